@@ -1,0 +1,36 @@
+"""Packaging for destination-identify: the package, its spec.json and the console script."""
+
+from setuptools import find_packages, setup
+
+VERSION = "0.1.0"
+
+MAIN_REQUIREMENTS = [
+    # >=7.36: older CDKs do not mask destination secrets nested under oneOf.
+    "airbyte-cdk>=7.36,<8",
+    # Fast JSON in and out of the write loop (the CDK depends on it too).
+    "orjson>=3.9,<4",
+    # Pooled HTTP connections with explicit timeouts; no retries of its own (we own the policy).
+    "urllib3>=2.2,<3",
+    # Reference JSON Schema semantics, used for error reports and as the oracle in tests.
+    "jsonschema>=4.17,<5",
+    # Compiled validator for the hot path; tests prove it agrees with jsonschema.
+    "jsonschema-rs>=0.29,<1",
+]
+
+TEST_REQUIREMENTS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+]
+
+setup(
+    name="destination-identify",
+    version=VERSION,
+    description="Airbyte destination that sends rows as identify-user calls to CrowdPower, Zaius, Userpilot or Thrivestack.",
+    packages=find_packages(include=["destination_identify", "destination_identify.*"]),
+    package_data={"destination_identify": ["spec.json"]},
+    include_package_data=True,
+    python_requires=">=3.10",
+    install_requires=MAIN_REQUIREMENTS,
+    extras_require={"tests": TEST_REQUIREMENTS},
+    entry_points={"console_scripts": ["destination-identify=destination_identify.run:run"]},
+)
