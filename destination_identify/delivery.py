@@ -1,0 +1,177 @@
+"""Delivering one batch: retries, pacing, asynchronous jobs, and finding the rows at fault.
+
+The outcome of a batch is settled here: every row is either accepted by the vendor or rejected
+with the vendor's reason. Anything else (a bad key, an outage past the retry budget) raises and
+stops the sync.
+"""
+
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from destination_identify.errors import ConfigError, TransientSyncError, VendorProtocolError
+from destination_identify.retry import Pacer, RetryPolicy, parse_retry_after
+from destination_identify.transport import Transport, TransportFailure
+from destination_identify.vendors.base import (
+    Accepted,
+    BatchRefused,
+    Fatal,
+    HttpCall,
+    JobPending,
+    Retry,
+    RowsRefused,
+    Vendor,
+    Verdict,
+)
+
+JOB_TIMEOUT_SECONDS = 4 * 3600.0
+
+
+@dataclass
+class BatchOutcome:
+    """`rejected`: (row index in the batch, reason) for each row the vendor refused."""
+
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    requests: int = 0
+
+
+@dataclass
+class DeliveryCounters:
+    """Shared across threads; read for the final report."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, requests: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.retries += retries
+            self.rate_limited += rate_limited
+
+
+def join_body(vendor: Vendor, items: Sequence[bytes]) -> bytes:
+    return vendor.body_prefix + vendor.body_separator.join(items) + vendor.body_suffix
+
+
+class Deliverer:
+    def __init__(
+        self,
+        vendor: Vendor,
+        transport: Transport,
+        policy: RetryPolicy,
+        pacer: Pacer,
+        counters: DeliveryCounters,
+        warn: Callable[[str], None],
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        unit_random: Callable[[], float] = random.random,
+    ) -> None:
+        self._vendor = vendor
+        self._transport = transport
+        self._policy = policy
+        self._pacer = pacer
+        self._counters = counters
+        self._warn = warn
+        self._sleep = sleep
+        self._clock = clock
+        self._random = unit_random
+
+    def deliver(self, items: Sequence[bytes]) -> BatchOutcome:
+        """Send `items` until each is accepted or refused; halve refused batches to find the rows."""
+        outcome = BatchOutcome()
+        pending: deque[list[int]] = deque([list(range(len(items)))])
+        while pending:
+            rows = pending.popleft()
+            verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows), outcome)
+            if isinstance(verdict, Accepted):
+                continue
+            if isinstance(verdict, RowsRefused):
+                refused = {i for i in verdict.reasons if 0 <= i < len(rows)}
+                for i in sorted(refused):
+                    outcome.rejected.append((rows[i], verdict.reasons[i]))
+                remaining = [row for i, row in enumerate(rows) if i not in refused]
+                if remaining and refused:
+                    pending.appendleft(remaining)
+                elif remaining:  # named no row of this request: fall back to halving
+                    verdict = BatchRefused("the vendor refused the request without naming a row in it")
+            if isinstance(verdict, BatchRefused):
+                if len(rows) == 1:
+                    outcome.rejected.append((rows[0], verdict.reason))
+                else:
+                    middle = len(rows) // 2
+                    pending.appendleft(rows[middle:])
+                    pending.appendleft(rows[:middle])
+        return outcome
+
+    def _settle(self, call: HttpCall, size: int, outcome: BatchOutcome) -> Verdict:
+        verdict = self._exchange(call, lambda r: self._vendor.read_response(r.status, r.body, r.headers, size), outcome)
+        if isinstance(verdict, JobPending):
+            verdict = self._wait_for_job(verdict, outcome)
+        return verdict
+
+    def _wait_for_job(self, job: JobPending, outcome: BatchOutcome) -> Verdict:
+        started = self._clock()
+        interval = getattr(self._vendor, "job_poll_interval_seconds", 5.0)
+        verdict: Verdict = job
+        while isinstance(verdict, JobPending):
+            if self._clock() - started > JOB_TIMEOUT_SECONDS:
+                raise TransientSyncError(
+                    f"{self._vendor.title} job {job.job_id} did not complete within {JOB_TIMEOUT_SECONDS / 3600:g} hours"
+                )
+            self._sleep(interval)
+            verdict = self._exchange(job.poll, lambda r: self._vendor.read_poll(r.status, r.body, job), outcome)
+        return verdict
+
+    def _exchange(self, call: HttpCall, read, outcome: BatchOutcome) -> Verdict:
+        """One logical request: retried on Retry verdicts within the policy; Fatal raises."""
+        started = self._clock()
+        retry_number = 0
+        while True:
+            self._pacer.wait_turn()
+            outcome.requests += 1
+            self._counters.add(requests=1)
+            try:
+                verdict = read(self._transport.send(call))
+            except TransportFailure as failure:
+                verdict = Retry(str(failure))
+            if isinstance(verdict, Retry):
+                retry_number += 1
+                elapsed = self._clock() - started
+                wait = self._policy.wait_before(retry_number, parse_retry_after(verdict.retry_after), self._random())
+                self._counters.add(rate_limited=int(verdict.rate_limited))
+                if verdict.rate_limited:
+                    self._pacer.slow_down()
+                if retry_number >= self._policy.attempts or elapsed + wait > self._policy.budget_seconds:
+                    raise TransientSyncError(
+                        f"{self._vendor.title} still failing after {retry_number} attempt(s) over "
+                        f"{elapsed:.1f}s: {verdict.reason}"
+                    )
+                self._counters.add(retries=1)
+                self._warn(
+                    f"{verdict.reason}; retry {retry_number} of {self._policy.attempts - 1} in {wait:.2f}s"
+                )
+                self._sleep(wait)
+                continue
+            if isinstance(verdict, Fatal):
+                raise _fatal_error(verdict)
+            self._pacer.succeeded()
+            return verdict
+
+
+def batch_call_for(vendor: Vendor, items: Sequence[bytes], rows: list[int]) -> HttpCall:
+    if len(rows) == len(items):
+        return vendor.batch_call(join_body(vendor, items))
+    return vendor.batch_call(join_body(vendor, [items[i] for i in rows]))
+
+
+def _fatal_error(verdict: Fatal) -> Exception:
+    if verdict.failure_type == "config_error":
+        return ConfigError(verdict.reason)
+    if verdict.failure_type == "transient_error":
+        return TransientSyncError(verdict.reason)
+    return VendorProtocolError(verdict.reason)

@@ -1,0 +1,28 @@
+"""Errors typed by what the caller should do with them.
+
+- `RecordRejected`: skippable. This record can never be accepted; count it, report it, go on.
+- `ConfigError`: fatal, the user must change the configuration (Airbyte `config_error`).
+- `TransientSyncError`: fatal for this run, but retrying later may work (`transient_error`).
+
+Messages never carry record values, API keys or personal data: they are logged as they are.
+"""
+
+
+class RecordRejected(Exception):
+    """A record the vendor could never accept; `reason` says why without quoting values."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConfigError(Exception):
+    """The configuration (or the catalog) is wrong; the message says what to change."""
+
+
+class TransientSyncError(Exception):
+    """The vendor or the network failed past the retry budget; a later run may succeed."""
+
+
+class VendorProtocolError(Exception):
+    """The vendor answered something its documentation does not allow (`system_error`)."""

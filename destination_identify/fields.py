@@ -1,0 +1,158 @@
+"""The canonical identify vocabulary and the record field names that mean each canonical field.
+
+Sources name things their own way (`firstName`, `address.postal_code`); vendors want their own
+names. Every vendor table speaks in these canonical names, so aliases live in one place.
+"""
+
+from typing import Any, Mapping
+
+# canonical name -> accepted top-level record fields, best first.
+TOP_LEVEL_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "user_id": ("user_id", "userId"),
+    "email": ("email",),
+    "name": ("name",),
+    "first_name": ("first_name", "firstName"),
+    "last_name": ("last_name", "lastName"),
+    "phone": ("phone",),
+    "avatar": ("avatar",),
+    "title": ("title",),
+    "company_id": ("company_id", "companyId"),
+    "company_name": ("company_name", "companyName"),
+    "street1": ("street1", "street"),
+    "street2": ("street2",),
+    "city": ("city",),
+    "state": ("state",),
+    "postal_code": ("postal_code", "postalCode", "zip"),
+    "country": ("country",),
+    "timezone": ("timezone",),
+    "gender": ("gender",),
+    "ip": ("ip",),
+    "created_at": ("created_at", "createdAt", "signed_up_at", "signedUpAt"),
+}
+
+# object field -> {key inside it -> canonical name}; used after every top-level alias.
+NESTED_ALIASES: Mapping[str, Mapping[str, str]] = {
+    "address": {
+        "street1": "street1",
+        "street": "street1",
+        "street2": "street2",
+        "city": "city",
+        "state": "state",
+        "postal_code": "postal_code",
+        "postalCode": "postal_code",
+        "zip": "postal_code",
+        "country": "country",
+    },
+    "company": {"id": "company_id", "name": "company_name"},
+}
+
+CANONICAL_FIELDS = tuple(TOP_LEVEL_ALIASES)
+
+
+def _rank_tables() -> tuple[dict[str, tuple[str, int]], dict[str, dict[str, tuple[str, int]]]]:
+    top = {}
+    for canonical, aliases in TOP_LEVEL_ALIASES.items():
+        for rank, alias in enumerate(aliases):
+            top[alias] = (canonical, rank)
+    nested = {}
+    for parent, keys in NESTED_ALIASES.items():
+        nested[parent] = {key: (canonical, 100 + rank) for rank, (key, canonical) in enumerate(keys.items())}
+    return top, nested
+
+
+_TOP, _NESTED = _rank_tables()
+
+
+def drop_nulls(value: Any) -> Any:
+    """Nulls would erase vendor data: remove them at every depth. Returns None if nothing is left."""
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            if item is not None:
+                item = drop_nulls(item)
+                if item is not None:
+                    kept[key] = item
+        return kept or None
+    if isinstance(value, list):
+        kept_list = [drop_nulls(item) for item in value if item is not None]
+        kept_list = [item for item in kept_list if item is not None]
+        return kept_list or None
+    return value
+
+
+def _keep_in_rest(rest: dict, field: str, value: Any) -> None:
+    """Put a displaced alias back under its own name (`address.city` back inside `address`)."""
+    if "." in field:
+        parent, key = field.split(".", 1)
+        rest.setdefault(parent, {})[key] = value
+    else:
+        rest[field] = value
+
+
+def split_record(
+    data: Mapping[str, Any], wanted: frozenset, user_id_field: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a record into (canonical values the vendor maps, everything else by its own name).
+
+    Only canonical names in `wanted` are taken; the rest stays under the record's own field
+    names. When two aliases carry the same canonical field, the better alias wins and the other
+    stays in the rest, so no value is silently lost. `user_id_field` (the stream's single-column
+    primary key) fills `user_id` when no user id alias is present. Nulls are dropped.
+    """
+    canonical: dict[str, Any] = {}
+    winner: dict[str, tuple[int, str]] = {}
+    rest: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        hit = _TOP.get(key)
+        if hit is not None and hit[0] in wanted:
+            name, rank = hit
+            value = drop_nulls(value)
+            if value is None:
+                continue
+            previous = winner.get(name)
+            if previous is None or rank < previous[0]:
+                if previous is not None:
+                    _keep_in_rest(rest, previous[1], canonical[name])
+                canonical[name] = value
+                winner[name] = (rank, key)
+            else:
+                rest[key] = value
+            continue
+        nested = _NESTED.get(key)
+        if nested is not None and isinstance(value, dict):
+            leftover = {}
+            for sub_key, sub_value in value.items():
+                if sub_value is None:
+                    continue
+                sub_hit = nested.get(sub_key)
+                if sub_hit is not None and sub_hit[0] in wanted:
+                    name, rank = sub_hit
+                    sub_value = drop_nulls(sub_value)
+                    if sub_value is None:
+                        continue
+                    previous = winner.get(name)
+                    if previous is None or rank < previous[0]:
+                        if previous is not None:  # a worse alias in this same object
+                            leftover[previous[1].split(".", 1)[1]] = canonical[name]
+                        canonical[name] = sub_value
+                        winner[name] = (rank, f"{key}.{sub_key}")
+                    else:
+                        leftover[sub_key] = sub_value
+                else:
+                    leftover[sub_key] = sub_value
+            leftover = drop_nulls(leftover)
+            if leftover is not None:
+                rest[key] = leftover
+            continue
+        if isinstance(value, (dict, list)):
+            value = drop_nulls(value)
+            if value is None:
+                continue
+        rest[key] = value
+    if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
+        value = rest.pop(user_id_field, None)
+        if value is not None:
+            canonical["user_id"] = value
+    return canonical, rest

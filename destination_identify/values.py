@@ -1,0 +1,155 @@
+"""Pure value conversions shared by the vendor tables.
+
+Each converter returns the vendor-ready value or raises `RecordRejected` with a reason that
+names the kind of problem, never the value itself (values may be personal data).
+"""
+
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable
+
+from destination_identify.errors import RecordRejected
+
+_EPOCH_MS_THRESHOLD = 100_000_000_000  # above this a number is epoch milliseconds (year 5138 in seconds)
+_DATE_TIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def number_text(value: int | float) -> str:
+    """Shortest decimal text: 3 -> "3", 3.0 -> "3", 3.25 -> "3.25", 1e20 -> "100000000000000000000"."""
+    if isinstance(value, int):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    return text
+
+
+def scalar_text(value: Any, field: str) -> str:
+    """Text for a scalar: strings as they are, numbers as shortest decimal, booleans true/false."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        try:
+            return number_text(value)
+        except ValueError:
+            raise RecordRejected(f"{field}: not a finite number") from None
+    raise RecordRejected(f"{field}: expected text, got {type_name(value)}")
+
+
+def identifier_text(value: Any, field: str) -> str:
+    """An identifier: a non-empty string, or an integer (sent as its decimal text)."""
+    if isinstance(value, str):
+        if value.strip():
+            return value
+        raise RecordRejected(f"{field}: empty")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    raise RecordRejected(f"{field}: expected a string or integer identifier, got {type_name(value)}")
+
+
+def text_list(value: Any, field: str) -> list[str]:
+    """A list of strings (Thrivestack's phone list): one value becomes a list of one."""
+    items = value if isinstance(value, list) else [value]
+    return [scalar_text(item, field) for item in items if item is not None]
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def parse_timestamp(value: Any, field: str) -> datetime:
+    """A point in time from ISO-8601 (zone optional: none means UTC), a date, epoch s or ms."""
+    if isinstance(value, bool):
+        raise RecordRejected(f"{field}: expected a timestamp, got boolean")
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) >= _EPOCH_MS_THRESHOLD else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise RecordRejected(f"{field}: epoch number out of range") from None
+    if isinstance(value, str):
+        text = value.strip()
+        if _looks_numeric(text):
+            return parse_timestamp(float(text) if "." in text else int(text), field)
+        try:
+            if len(text) == 10:
+                parsed_date = date.fromisoformat(text)
+                return datetime(parsed_date.year, parsed_date.month, parsed_date.day, tzinfo=timezone.utc)
+            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise RecordRejected(f"{field}: not an ISO-8601 date or date-time") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed
+    raise RecordRejected(f"{field}: expected a timestamp, got {type_name(value)}")
+
+
+def _looks_numeric(text: str) -> bool:
+    body = text[1:] if text[:1] == "-" else text
+    return bool(body) and body.replace(".", "", 1).isdigit()
+
+
+def unix_seconds(value: Any, field: str) -> int:
+    """Integer UNIX seconds (CrowdPower's `signed_up_at`)."""
+    return int(parse_timestamp(value, field).timestamp())
+
+
+def iso_utc(value: Any, field: str) -> str:
+    """ISO-8601 in UTC with a `Z`, millisecond precision."""
+    return _iso_z(parse_timestamp(value, field))
+
+
+def _iso_z(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_from_epoch_ms(emitted_at_ms: int | float) -> str:
+    return _iso_z(datetime.fromtimestamp(emitted_at_ms / 1000, tz=timezone.utc))
+
+
+def is_date_time_text(value: Any) -> bool:
+    """True for strings that look like ISO-8601 date-times (not plain dates, not free text)."""
+    return isinstance(value, str) and len(value) >= 16 and _DATE_TIME_PREFIX.match(value) is not None
+
+
+def flatten(
+    fields: dict[str, Any], leaf: Callable[[Any, str], Any], separator: str = "_", prefix: str = ""
+) -> dict[str, Any]:
+    """Nested objects become `parent_child` keys; lists of scalars are joined with ", ".
+
+    `leaf(value, key)` converts every scalar. Lists holding objects are rejected: there is no
+    faithful flat form for them.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in fields.items():
+        name = f"{prefix}{separator}{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flatten(value, leaf, separator, name))
+        elif isinstance(value, list):
+            if any(isinstance(item, (dict, list)) for item in value):
+                raise RecordRejected(f"{name}: a list of objects cannot be sent as a flat attribute")
+            flat[name] = ", ".join(scalar_text(item, name) for item in value)
+        else:
+            flat[name] = leaf(value, name)
+    return flat

@@ -1,0 +1,98 @@
+"""CrowdPower (Beacon API): `POST /customers/bulk` with `{"customers": [...]}`.
+
+CrowdPower publishes no bulk size limit and no per-item errors, so we choose conservative caps
+(500 customers, 1,000,000 bytes per request) and find refused rows by splitting the batch.
+`custom_attributes` take only flat scalars with keys of letters, digits, `-` and `_`, at most 50
+characters; dates must be UNIX seconds.
+"""
+
+import re
+from typing import Any, Mapping
+
+from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.fields import split_record
+from destination_identify.values import (
+    flatten,
+    identifier_text,
+    is_date_time_text,
+    scalar_text,
+    unix_seconds,
+)
+from destination_identify.vendors.base import BatchLimits, HttpCall, Vendor
+
+FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
+    "user_id": ("user_id", identifier_text),
+    "email": ("email", scalar_text),
+    "name": ("name", scalar_text),
+    "first_name": ("first_name", scalar_text),
+    "last_name": ("last_name", scalar_text),
+    "phone": ("phone", scalar_text),
+    "ip": ("ip", scalar_text),
+    "created_at": ("signed_up_at", unix_seconds),
+}
+WANTED = frozenset(FIELD_TABLE)
+_INVALID_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_KEY_LENGTH = 50
+
+
+def attribute_key(name: str) -> str:
+    """A CrowdPower-valid key: other characters become `_`, at most 50 characters."""
+    key = _INVALID_KEY_CHARS.sub("_", name).strip("_") or "_"
+    return key[:MAX_KEY_LENGTH]
+
+
+def attribute_value(value: Any, field: str) -> Any:
+    """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        scalar_text(value, field)  # rejects NaN and infinity
+        return value
+    if is_date_time_text(value):
+        return unix_seconds(value, field)
+    return scalar_text(value, field)
+
+
+class CrowdPower(Vendor):
+    name = "crowdpower"
+    title = "CrowdPower"
+    default_base_url = "https://beacon.crowdpower.io"
+    extra_options = frozenset({"update_session"})
+    limits = BatchLimits(max_records=500, max_bytes=1_000_000)
+    body_prefix = b'{"customers":['
+    body_suffix = b"]}"
+    default_concurrency = 4
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        update_session = options.get("update_session", False)
+        if not isinstance(update_session, bool):
+            raise ConfigError("update_session must be true or false")
+        self.update_session = update_session
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
+        canonical, rest = split_record(data, WANTED, user_id_field)
+        if "user_id" not in canonical and "email" not in canonical:
+            raise RecordRejected("neither a user id nor an email")
+        customer: dict[str, Any] = {}
+        for field, value in canonical.items():
+            key, convert = FIELD_TABLE[field]
+            customer[key] = convert(value, field)
+        if rest:
+            attributes: dict[str, Any] = {}
+            for name, value in flatten(rest, attribute_value).items():
+                key = attribute_key(name)
+                if key in attributes:
+                    raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
+                attributes[key] = value
+            customer["custom_attributes"] = attributes
+        customer["update_session"] = self.update_session
+        return customer
+
+    def batch_call(self, body: bytes) -> HttpCall:
+        return HttpCall("POST", "/customers/bulk", body)
+
+    def check_call(self) -> HttpCall:
+        """An empty bulk upsert: authenticated, creates and changes nothing."""
+        return HttpCall("POST", "/customers/bulk", b'{"customers":[]}')

@@ -1,0 +1,99 @@
+"""Thrivestack: `POST /api/identify`, a JSON array of `{user_id, timestamp, traits, context}`.
+
+Follows the vendor-docs page (enrichment_* traits, 1,000 events / 2 MB per request) and supports
+both auth styles: the page's `Authorization: Bearer` and the newer docs' `x-api-key`.
+"""
+
+from typing import Any, Mapping
+
+from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.fields import split_record
+from destination_identify.values import identifier_text, iso_from_epoch_ms, scalar_text, text_list
+from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
+
+# canonical field -> (part of the event, key inside it, converter)
+FIELD_TABLE: Mapping[str, tuple[str, str, Any]] = {
+    "user_id": ("", "user_id", identifier_text),
+    "email": ("traits", "email", scalar_text),
+    "name": ("traits", "enrichment_full_name", scalar_text),
+    "first_name": ("traits", "enrichment_first_name", scalar_text),
+    "last_name": ("traits", "enrichment_last_name", scalar_text),
+    "phone": ("traits", "enrichment_phone", text_list),
+    "avatar": ("traits", "enrichment_avatar", scalar_text),
+    "title": ("traits", "enrichment_employment_title", scalar_text),
+    "company_name": ("traits", "enrichment_employment_name", scalar_text),
+    "city": ("traits", "enrichment_city", scalar_text),
+    "state": ("traits", "enrichment_state", scalar_text),
+    "country": ("traits", "enrichment_country", scalar_text),
+    "timezone": ("traits", "enrichment_time_zone", scalar_text),
+    "company_id": ("context", "group_id", identifier_text),
+    "ip": ("context", "ip", scalar_text),
+}
+WANTED = frozenset(FIELD_TABLE)
+AUTH_METHODS = ("bearer", "x-api-key")
+
+
+class Thrivestack(Vendor):
+    name = "thrivestack"
+    title = "Thrivestack"
+    default_base_url = "https://api.app.thrivestack.ai"
+    extra_options = frozenset({"auth_method"})
+    limits = BatchLimits(max_records=1000, max_bytes=2_000_000)
+    default_concurrency = 4
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        self.auth_method = options.get("auth_method") or "bearer"
+        if self.auth_method not in AUTH_METHODS:
+            raise ConfigError(f"auth_method must be one of {', '.join(AUTH_METHODS)}")
+        self._last_emitted: tuple[Any, str] = (None, "")
+
+    def headers(self) -> dict[str, str]:
+        if self.auth_method == "x-api-key":
+            return {"x-api-key": self.api_key}
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
+        canonical, rest = split_record(data, WANTED, user_id_field)
+        if "user_id" not in canonical:
+            raise RecordRejected("no user id (user_id, userId or the stream's primary key)")
+        event: dict[str, Any] = {"user_id": identifier_text(canonical.pop("user_id"), "user_id")}
+        traits: dict[str, Any] = {}
+        context: dict[str, Any] = {}
+        parts = {"traits": traits, "context": context}
+        for field, value in canonical.items():
+            part, key, convert = FIELD_TABLE[field]
+            parts[part][key] = convert(value, field)
+        for key, value in rest.items():
+            if key in traits:
+                raise RecordRejected(f"two fields map to traits.{key}; remove or rename one")
+            traits[key] = value
+        if traits:
+            event["traits"] = traits
+        if context:
+            event["context"] = context
+        event["timestamp"] = self._timestamp(emitted_at)
+        return event
+
+    def _timestamp(self, emitted_at: Any) -> str:
+        """Records of one read share emitted_at values; remember the last conversion."""
+        last_value, last_text = self._last_emitted
+        if emitted_at == last_value:
+            return last_text
+        if not isinstance(emitted_at, (int, float)) or isinstance(emitted_at, bool):
+            raise RecordRejected("record has no emitted_at timestamp")
+        text = iso_from_epoch_ms(emitted_at)
+        self._last_emitted = (emitted_at, text)
+        return text
+
+    def batch_call(self, body: bytes) -> HttpCall:
+        return HttpCall("POST", "/api/identify", body)
+
+    def check_call(self) -> HttpCall:
+        """An empty array: authenticated but identifies nobody (answered 200 or 400, never 401)."""
+        return HttpCall("POST", "/api/identify", b"[]")
+
+    def read_check(self, status: int, body: bytes) -> CheckResult:
+        if 200 <= status < 300 or status == 400:
+            return CheckResult(True, "Thrivestack accepted the API key")
+        return self.generic_check_failure(status, body)

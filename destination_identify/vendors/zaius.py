@@ -1,0 +1,173 @@
+"""Zaius / Optimizely Data Platform: `POST /v3/profiles` with `[{"attributes": {...}}]`.
+
+Success is 202 (asynchronous). Attributes are flat scalars. A 400 lists refused rows in
+`detail.invalids[].event` (0-based index); the request as a whole is then not accepted, so the
+other rows are re-sent. The default host follows the key's region suffix (see vendor-facts).
+"""
+
+from typing import Any, Mapping
+from urllib.parse import quote
+
+import orjson
+
+from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.fields import split_record
+from destination_identify.redact import redact_vendor_text
+from destination_identify.values import flatten, identifier_text, scalar_text
+from destination_identify.vendors.base import (
+    BatchLimits,
+    BatchRefused,
+    CheckResult,
+    HttpCall,
+    RowsRefused,
+    Vendor,
+    Verdict,
+    vendor_message,
+)
+
+FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
+    "email": ("email", scalar_text),
+    "first_name": ("first_name", scalar_text),
+    "last_name": ("last_name", scalar_text),
+    "phone": ("phone", scalar_text),
+    "city": ("city", scalar_text),
+    "state": ("state", scalar_text),
+    "country": ("country", scalar_text),
+    "timezone": ("timezone", scalar_text),
+    "gender": ("gender", lambda value, field: gender_code(value)),
+    "street1": ("street1", scalar_text),
+    "street2": ("street2", scalar_text),
+    "postal_code": ("zip", scalar_text),
+    "avatar": ("image_url", scalar_text),
+}
+# `name` only fills first/last names where those are absent (it is not an ODP field itself);
+# `user_id` goes to the configured identifier attribute.
+WANTED = frozenset(FIELD_TABLE) | {"name", "user_id"}
+BUILT_IN_IDENTIFIERS = ("email", "phone", "vuid", "zaius_id")
+REGION_HOSTS = {"-eu1": "https://api.eu1.odp.optimizely.com", "-au1": "https://api.au1.odp.optimizely.com"}
+US_HOST = "https://api.zaius.com"
+CHECK_PROBE_EMAIL = "destination-identify-check@example.invalid"
+_GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F"}
+
+
+def region_base_url(api_key: str) -> str:
+    """Private keys are `<public>.<secret>`; the public part's suffix names the region."""
+    public = api_key.rsplit(".", 1)[0] if "." in api_key else api_key
+    for suffix, host in REGION_HOSTS.items():
+        if public.endswith(suffix):
+            return host
+    return US_HOST
+
+
+def gender_code(value: Any) -> str:
+    code = _GENDERS.get(str(value).strip().lower()) if isinstance(value, str) else None
+    if code is None:
+        raise RecordRejected("gender: ODP accepts only M or F (male/female)")
+    return code
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """First word, and the rest: "Ada King Lovelace" -> ("Ada", "King Lovelace")."""
+    words = name.split()
+    if not words:
+        return "", ""
+    return words[0], " ".join(words[1:])
+
+
+class Zaius(Vendor):
+    name = "zaius"
+    title = "Zaius (Optimizely Data Platform)"
+    default_base_url = US_HOST
+    extra_options = frozenset({"user_id_attribute"})
+    limits = BatchLimits(max_records=500, max_bytes=4_000_000)
+    requests_per_second = 9.5  # the account limit is 10/s; keep a margin for other clients
+    default_concurrency = 2
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        attribute = options.get("user_id_attribute", "customer_id")
+        if attribute is None:
+            attribute = ""
+        if not isinstance(attribute, str):
+            raise ConfigError("user_id_attribute must be text (empty to not send the user id)")
+        self.user_id_attribute = attribute.strip()
+        self.identifiers = BUILT_IN_IDENTIFIERS + ((self.user_id_attribute,) if self.user_id_attribute else ())
+
+    def default_url(self) -> str:
+        return region_base_url(self.api_key)
+
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key}
+
+    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
+        canonical, rest = split_record(data, WANTED, user_id_field)
+        attributes: dict[str, Any] = {}
+        user_id = canonical.pop("user_id", None)
+        if user_id is not None:
+            if self.user_id_attribute:
+                attributes[self.user_id_attribute] = identifier_text(user_id, "user_id")
+            else:
+                rest.setdefault("user_id", user_id)
+        name = canonical.pop("name", None)
+        for field, value in canonical.items():
+            key, convert = FIELD_TABLE[field]
+            attributes[key] = convert(value, field)
+        if name is not None:
+            first, last = split_name(scalar_text(name, "name"))
+            if first and "first_name" not in attributes:
+                attributes["first_name"] = first
+            if last and "last_name" not in attributes:
+                attributes["last_name"] = last
+        for key, value in flatten(rest, _scalar).items():
+            if key in attributes:
+                raise RecordRejected(f"two fields map to attribute '{key}'; remove or rename one")
+            attributes[key] = value
+        if not any(attributes.get(identifier) not in (None, "") for identifier in self.identifiers):
+            raise RecordRejected(f"no identifier ({', '.join(self.identifiers)})")
+        return {"attributes": attributes}
+
+    def batch_call(self, body: bytes) -> HttpCall:
+        return HttpCall("POST", "/v3/profiles", body)
+
+    def check_call(self) -> HttpCall:
+        return HttpCall("GET", f"/v3/profiles?email={quote(CHECK_PROBE_EMAIL)}")
+
+    def read_check(self, status: int, body: bytes) -> CheckResult:
+        if status in (200, 202, 404):
+            return CheckResult(True, "Zaius accepted the API key")
+        if status == 403:
+            return CheckResult(
+                False,
+                "Zaius refused the API key (403). Either the key is wrong, or it is a public key: "
+                "public keys can write profiles but not read them, and check reads one. Use the "
+                "private key (it looks like <public>.<secret>).",
+            )
+        return self.generic_check_failure(status, body)
+
+    def read_refusal(self, status: int, body: bytes, batch_size: int) -> Verdict:
+        invalids = _invalids(body)
+        if invalids:
+            reasons = {index: message for index, message in invalids.items() if 0 <= index < batch_size}
+            if reasons:
+                return RowsRefused(reasons)
+        return BatchRefused(f"Zaius answered {status}: {vendor_message(body)}")
+
+
+def _scalar(value: Any, field: str) -> Any:
+    if isinstance(value, (bool, int, float)):
+        scalar_text(value, field)  # rejects NaN and infinity
+        return value
+    return scalar_text(value, field)
+
+
+def _invalids(body: bytes) -> dict[int, str]:
+    try:
+        parsed = orjson.loads(body)
+        entries = parsed["detail"]["invalids"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return {}
+    found: dict[int, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("event"), int):
+            found[entry["event"]] = "Zaius refused the row: " + redact_vendor_text(str(entry.get("message", "")))
+    return found

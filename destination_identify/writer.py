@@ -1,0 +1,277 @@
+"""The write loop: read messages, validate, map, batch, deliver, and release STATEs in order.
+
+Only this module sequences the work; every step it calls is pure (mapping, batching, ledger) or
+lives in the I/O shell (transport via delivery, stdout via output). It knows no vendor by name.
+"""
+
+import threading
+import time
+from typing import Any
+
+import orjson
+
+from destination_identify.batching import Batch, BatchBuilder
+from destination_identify.catalog import StreamContext, load_streams
+from destination_identify.config import REJECTED_RATIO_MIN_RECORDS, ConnectorConfig
+from destination_identify.delivery import BatchOutcome, Deliverer, DeliveryCounters
+from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.ledger import StateLedger
+from destination_identify.output import Output
+from destination_identify.retry import Pacer
+from destination_identify.senders import SenderPool
+from destination_identify.stdin_lines import LineReader
+from destination_identify.transport import Transport
+
+LOGGED_REJECTIONS_PER_STREAM = 1000
+PROGRESS_EVERY_SECONDS = 60.0
+IDLE_POLL_SECONDS = 0.05
+UNKNOWN_STREAM_REASON = "stream is not in the configured catalog"
+
+
+class StopRequested(Exception):
+    """Raised inside a sender's sleep when the sync is stopping."""
+
+
+class Writer:
+    def __init__(self, config: ConnectorConfig, catalog: Any, output: Output) -> None:
+        self.config = config
+        self.vendor = config.vendor
+        self.out = output
+        self.streams = load_streams(catalog, output.warn)
+        self.ledger = StateLedger()
+        self.builder = BatchBuilder(
+            self.vendor.limits, self.vendor.body_prefix, self.vendor.body_separator, self.vendor.body_suffix
+        )
+        self.counters = DeliveryCounters()
+        self.malformed = 0
+        self._stopping = threading.Event()
+        self._started = time.monotonic()
+        self._next_progress = self._started + PROGRESS_EVERY_SECONDS
+        self._max_in_flight = config.concurrency * 2
+        transport = Transport(
+            self.vendor.base_url,
+            self.vendor.headers(),
+            config.connect_timeout_seconds,
+            config.read_timeout_seconds,
+            config.concurrency,
+        )
+        self.deliverer = Deliverer(
+            self.vendor,
+            transport,
+            config.retry,
+            Pacer(self.vendor.requests_per_second),
+            self.counters,
+            warn=output.warn,
+            sleep=self._sleep_unless_stopping,
+        )
+        self.pool: SenderPool | None = None
+
+    # ---- the loop --------------------------------------------------------------------------
+    def run(self, reader: LineReader) -> None:
+        self.pool = SenderPool(lambda batch: self.deliverer.deliver(batch.items), self.config.concurrency)
+        try:
+            self._read_all(reader)
+            self._dispatch(self.builder.take())
+            while self.pool.in_flight:
+                self._settle_completed(timeout=None)
+            self._release_states()
+        finally:
+            self._stopping.set()
+            self.pool.close()
+        self._final_report()
+
+    def _read_all(self, reader: LineReader) -> None:
+        flush_after = self.config.flush_interval_seconds
+        line_number = 0
+        while True:
+            lines = reader.read(self._read_timeout())
+            if lines is None:
+                return
+            now = time.monotonic()
+            for line in lines:
+                line_number += 1
+                self._handle_line(line, line_number, now)
+            self._settle_completed(timeout=0)
+            current = self.builder.current
+            if current.items and now - current.opened_at >= flush_after:
+                self._dispatch(self.builder.take())
+            self._release_states()
+            if now >= self._next_progress:
+                self._progress(now)
+
+    def _read_timeout(self) -> float | None:
+        """Wake up in time to flush a waiting batch, and often enough to release STATEs."""
+        if self.builder.current.items:
+            due = self.builder.current.opened_at + self.config.flush_interval_seconds - time.monotonic()
+            return max(0.0, min(due, IDLE_POLL_SECONDS if self.pool.in_flight else due))
+        if self.pool.in_flight or self.ledger.waiting_states:
+            return IDLE_POLL_SECONDS
+        return max(0.0, self._next_progress - time.monotonic())
+
+    # ---- one message -----------------------------------------------------------------------
+    def _handle_line(self, line: bytes, line_number: int, now: float) -> None:
+        try:
+            message = orjson.loads(line)
+            kind = message.get("type")
+        except (orjson.JSONDecodeError, AttributeError):
+            if line.strip():
+                self._malformed(line_number, "not a JSON object")
+            return
+        if kind == "RECORD":
+            self._handle_record(message.get("record"), line_number, now)
+        elif kind == "STATE":
+            if not isinstance(message.get("state"), dict):
+                self._malformed(line_number, "STATE message without a 'state' object")
+                return
+            self.ledger.state(message)
+            self._release_states()
+        # LOG, TRACE and other messages are not ours to act on.
+
+    def _handle_record(self, record: Any, line_number: int, now: float) -> None:
+        if not isinstance(record, dict) or not isinstance(record.get("stream"), str):
+            self._malformed(line_number, "RECORD message without a 'record' object naming its stream")
+            return
+        key = (record.get("namespace") or None, record["stream"])
+        stream = self.streams.get(key) or self._unknown_stream(key)
+        stream.read += 1
+        position = stream.read
+        if not stream.in_catalog:
+            self._reject_now(stream, position, UNKNOWN_STREAM_REASON)
+            return
+        data = record.get("data")
+        if not isinstance(data, dict):
+            self._reject_now(stream, position, "record data is not a JSON object")
+            return
+        if stream.validator is not None and not stream.validator.is_valid(data):
+            self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
+            return
+        try:
+            item = orjson.dumps(self.vendor.map_record(data, record.get("emitted_at"), stream.user_id_field))
+        except RecordRejected as rejection:
+            self._reject_now(stream, position, rejection.reason)
+            return
+        except TypeError:
+            self._reject_now(stream, position, "a value cannot be serialized as JSON")
+            return
+        if not self.builder.fits_alone(item):
+            self._reject_now(
+                stream, position, f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
+            )
+            return
+        epoch = self.ledger.opened()
+        closed = self.builder.add(item, (stream, position, epoch), now)
+        if closed is not None:
+            self._dispatch(closed)
+
+    def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
+        """A record for a stream missing from the catalog: namespace-less match, else rejected."""
+        for known_key, stream in self.streams.items():
+            if known_key[1] == key[1] and (key[0] is None or known_key[0] is None):
+                return stream
+        stream = StreamContext(key, None, None, in_catalog=False)
+        self.streams[key] = stream
+        return stream
+
+    # ---- batches in flight -----------------------------------------------------------------
+    def _dispatch(self, batch: Batch | None) -> None:
+        if batch is None:
+            return
+        while self.pool.in_flight >= self._max_in_flight:
+            self._settle_completed(timeout=None)
+        self.pool.submit(batch)
+
+    def _settle_completed(self, timeout: float | None) -> None:
+        for batch, result in self.pool.completed(timeout):
+            if isinstance(result, BaseException):
+                raise result
+            self._settle(batch, result)
+
+    def _settle(self, batch: Batch, outcome: BatchOutcome) -> None:
+        refused = dict(outcome.rejected)
+        delivered: dict[tuple[int, Any], int] = {}
+        for index, (stream, position, epoch) in enumerate(batch.refs):
+            reason = refused.get(index)
+            if reason is None:
+                stream.delivered += 1
+                slot = (epoch, stream.key)
+                delivered[slot] = delivered.get(slot, 0) + 1
+            else:
+                self.ledger.rejected(epoch, stream.key)
+                self._report_rejection(stream, position, reason)
+        for (epoch, key), count in delivered.items():
+            self.ledger.delivered(epoch, key, count)
+
+    def _release_states(self) -> None:
+        for state in self.ledger.releasable():
+            self.out.state(state)
+
+    # ---- rejections ------------------------------------------------------------------------
+    def _reject_now(self, stream: StreamContext, position: int, reason: str) -> None:
+        self.ledger.rejected_unopened(stream.key)
+        self._report_rejection(stream, position, reason)
+
+    def _report_rejection(self, stream: StreamContext, position: int, reason: str) -> None:
+        stream.rejected += 1
+        stream.count_reason(reason)
+        if stream.logged_rejections < LOGGED_REJECTIONS_PER_STREAM:
+            stream.logged_rejections += 1
+            self.out.warn(f"rejected record {position} of stream '{stream.label}': {reason}")
+            if stream.logged_rejections == LOGGED_REJECTIONS_PER_STREAM:
+                self.out.warn(f"stream '{stream.label}': further rejections are counted in the final report only")
+        self._check_rejected_ratio()
+
+    def _malformed(self, line_number: int, why: str) -> None:
+        self.malformed += 1
+        self.out.warn(f"input line {line_number} is not a valid Airbyte message ({why}); skipped and counted")
+        self._check_rejected_ratio()
+
+    def _check_rejected_ratio(self) -> None:
+        read = sum(stream.read for stream in self.streams.values()) + self.malformed
+        if read < REJECTED_RATIO_MIN_RECORDS:
+            return
+        rejected = sum(stream.rejected for stream in self.streams.values()) + self.malformed
+        if rejected / read > self.config.max_rejected_ratio:
+            raise ConfigError(
+                f"{rejected} of the first {read} records were rejected, more than max_rejected_ratio "
+                f"({self.config.max_rejected_ratio:g}); the mapping or the source is likely wrong. "
+                f"Top reasons: {self._top_reasons(3)}"
+            )
+
+    def _top_reasons(self, limit: int) -> str:
+        merged: dict[str, int] = {}
+        for stream in self.streams.values():
+            for reason, count in stream.reasons.items():
+                merged[reason] = merged.get(reason, 0) + count
+        top = sorted(merged.items(), key=lambda item: -item[1])[:limit]
+        return "; ".join(f"{count} x {reason}" for reason, count in top) or "none"
+
+    # ---- reporting -------------------------------------------------------------------------
+    def _progress(self, now: float) -> None:
+        self._next_progress = now + PROGRESS_EVERY_SECONDS
+        read = sum(stream.read for stream in self.streams.values())
+        delivered = sum(stream.delivered for stream in self.streams.values())
+        rate = read / max(now - self._started, 1e-9)
+        self.out.info(f"progress: {read} records read, {delivered} delivered, {rate:.0f} records/s")
+
+    def report_after_failure(self) -> None:
+        """What was settled before a fatal error; the STATEs already echoed stay true."""
+        self._final_report()
+
+    def _final_report(self) -> None:
+        elapsed = time.monotonic() - self._started
+        read = sum(stream.read for stream in self.streams.values())
+        for stream in self.streams.values():
+            reasons = ", ".join(f"{count} x {reason}" for reason, count in stream.reasons.most_common(5))
+            self.out.info(
+                f"stream '{stream.label}': {stream.read} read, {stream.delivered} delivered, "
+                f"{stream.rejected} rejected" + (f" (top reasons: {reasons})" if reasons else "")
+            )
+        self.out.info(
+            f"write finished: {read} records in {elapsed:.1f}s ({read / max(elapsed, 1e-9):.0f} records/s); "
+            f"{self.counters.requests} requests, {self.counters.retries} retries, "
+            f"{self.counters.rate_limited} rate-limited (429); {self.malformed} malformed input lines"
+        )
+
+    def _sleep_unless_stopping(self, seconds: float) -> None:
+        if self._stopping.wait(seconds):
+            raise StopRequested()
