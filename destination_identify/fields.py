@@ -65,17 +65,28 @@ _TOP, _NESTED = _rank_tables()
 
 def drop_nulls(value: Any) -> Any:
     """Nulls would erase vendor data: remove them at every depth. Returns None if nothing is left."""
-    if isinstance(value, dict):
+    kind = value.__class__
+    if kind is dict:
         kept = {}
         for key, item in value.items():
-            if item is not None:
+            if item is None:
+                continue
+            if item.__class__ is dict or item.__class__ is list:
                 item = drop_nulls(item)
-                if item is not None:
-                    kept[key] = item
+                if item is None:
+                    continue
+            kept[key] = item
         return kept or None
-    if isinstance(value, list):
-        kept_list = [drop_nulls(item) for item in value if item is not None]
-        kept_list = [item for item in kept_list if item is not None]
+    if kind is list:
+        kept_list = []
+        for item in value:
+            if item is None:
+                continue
+            if item.__class__ is dict or item.__class__ is list:
+                item = drop_nulls(item)
+                if item is None:
+                    continue
+            kept_list.append(item)
         return kept_list or None
     return value
 
@@ -89,6 +100,21 @@ def _keep_in_rest(rest: dict, field: str, value: Any) -> None:
         rest[field] = value
 
 
+_TABLES: dict[frozenset, tuple[dict, dict]] = {}
+
+
+def _tables_for(wanted: frozenset) -> tuple[dict, dict]:
+    """The alias tables restricted to the canonical names a vendor maps (cached per vendor)."""
+    tables = _TABLES.get(wanted)
+    if tables is None:
+        top = {alias: hit for alias, hit in _TOP.items() if hit[0] in wanted}
+        nested = {
+            parent: {key: hit for key, hit in keys.items() if hit[0] in wanted} for parent, keys in _NESTED.items()
+        }
+        tables = _TABLES[wanted] = (top, {parent: keys for parent, keys in nested.items() if keys})
+    return tables
+
+
 def split_record(
     data: Mapping[str, Any], wanted: frozenset, user_id_field: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -99,60 +125,66 @@ def split_record(
     stays in the rest, so no value is silently lost. `user_id_field` (the stream's single-column
     primary key) fills `user_id` when no user id alias is present. Nulls are dropped.
     """
+    top, nested_tables = _tables_for(wanted)
     canonical: dict[str, Any] = {}
-    winner: dict[str, tuple[int, str]] = {}
+    source: dict[str, tuple[int, str]] = {}
     rest: dict[str, Any] = {}
     for key, value in data.items():
         if value is None:
             continue
-        hit = _TOP.get(key)
-        if hit is not None and hit[0] in wanted:
-            name, rank = hit
+        if value.__class__ is dict or value.__class__ is list:
+            nested = nested_tables.get(key)
+            if nested is not None and value.__class__ is dict:
+                leftover = _take_nested(key, value, nested, canonical, source, rest)
+                if leftover:
+                    rest[key] = leftover
+                continue
             value = drop_nulls(value)
             if value is None:
                 continue
-            previous = winner.get(name)
-            if previous is None or rank < previous[0]:
-                if previous is not None:
-                    _keep_in_rest(rest, previous[1], canonical[name])
-                canonical[name] = value
-                winner[name] = (rank, key)
-            else:
-                rest[key] = value
+        hit = top.get(key)
+        if hit is None:
+            rest[key] = value
             continue
-        nested = _NESTED.get(key)
-        if nested is not None and isinstance(value, dict):
-            leftover = {}
-            for sub_key, sub_value in value.items():
-                if sub_value is None:
-                    continue
-                sub_hit = nested.get(sub_key)
-                if sub_hit is not None and sub_hit[0] in wanted:
-                    name, rank = sub_hit
-                    sub_value = drop_nulls(sub_value)
-                    if sub_value is None:
-                        continue
-                    previous = winner.get(name)
-                    if previous is None or rank < previous[0]:
-                        if previous is not None:  # a worse alias in this same object
-                            leftover[previous[1].split(".", 1)[1]] = canonical[name]
-                        canonical[name] = sub_value
-                        winner[name] = (rank, f"{key}.{sub_key}")
-                    else:
-                        leftover[sub_key] = sub_value
-                else:
-                    leftover[sub_key] = sub_value
-            leftover = drop_nulls(leftover)
-            if leftover is not None:
-                rest[key] = leftover
-            continue
-        if isinstance(value, (dict, list)):
-            value = drop_nulls(value)
-            if value is None:
-                continue
-        rest[key] = value
+        name, rank = hit
+        previous = source.get(name)
+        if previous is None:
+            canonical[name] = value
+            source[name] = (rank, key)
+        elif rank < previous[0]:
+            _keep_in_rest(rest, previous[1], canonical[name])
+            canonical[name] = value
+            source[name] = (rank, key)
+        else:
+            rest[key] = value
     if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
         value = rest.pop(user_id_field, None)
         if value is not None:
             canonical["user_id"] = value
     return canonical, rest
+
+
+def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source: dict, rest: dict) -> dict | None:
+    """Take `address.city`-style aliases out of an object; returns what is left of it."""
+    leftover = {}
+    for sub_key, sub_value in value.items():
+        if sub_value is None:
+            continue
+        if sub_value.__class__ is dict or sub_value.__class__ is list:
+            sub_value = drop_nulls(sub_value)
+            if sub_value is None:
+                continue
+        hit = nested.get(sub_key)
+        if hit is None:
+            leftover[sub_key] = sub_value
+            continue
+        name, rank = hit
+        previous = source.get(name)
+        if previous is None or rank < previous[0]:
+            if previous is not None:  # a worse alias inside this same object (top-level ones rank better)
+                leftover[previous[1].split(".", 1)[1]] = canonical[name]
+            canonical[name] = sub_value
+            source[name] = (rank, f"{parent}.{sub_key}")
+        else:
+            leftover[sub_key] = sub_value
+    return leftover or None
