@@ -5,11 +5,8 @@ round-trip that would drop the STATE's `id`), and writes STATEs itself, flushed 
 """
 
 import argparse
-import json
 import logging
-import os
 import sys
-import traceback
 from typing import Any, Iterable, Mapping
 
 from airbyte_cdk.destinations import Destination
@@ -22,13 +19,10 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
 from destination_identify.config import parse_config
-from destination_identify.errors import ConfigError, TransientSyncError, VendorProtocolError
+from destination_identify.errors import ConfigError
 from destination_identify.output import Output
-from destination_identify.stdin_lines import LineReader
+from destination_identify.write_command import run_write
 from destination_identify.transport import Transport, TransportFailure
-
-FAILURE_TYPES = {ConfigError: "config_error", TransientSyncError: "transient_error", VendorProtocolError: "system_error"}
-
 
 class DestinationIdentify(Destination):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
@@ -63,53 +57,3 @@ class DestinationIdentify(Destination):
         exit_code = run_write(parsed_args.config, parsed_args.catalog, sys.stdin.fileno(), Output())
         if exit_code:
             sys.exit(exit_code)
-
-
-def run_write(config_path: str, catalog_path: str, stdin_fd: int, out: Output) -> int:
-    """The whole write command; returns the process exit code. Errors end as one TRACE."""
-    from destination_identify.writer import Writer  # only write pays for the pipeline's imports
-
-    writer = None
-    try:
-        raw_config = _read_json(config_path, "config")
-        _register_secrets(raw_config, out)
-        config = parse_config(raw_config)
-        catalog = _read_json(catalog_path, "catalog")
-        writer = Writer(config, catalog, out)
-        writer.run(LineReader(stdin_fd))
-        out.flush()
-        return 0
-    except (ConfigError, TransientSyncError, VendorProtocolError) as error:
-        if writer is not None:
-            writer.report_after_failure()
-        out.error_trace(str(error), FAILURE_TYPES[type(error)])
-        return 1
-    except Exception as error:  # a bug of ours: say where, without the message (it may hold values)
-        out.error_trace(
-            f"destination-identify failed unexpectedly ({type(error).__name__})",
-            "system_error",
-            internal="".join(traceback.format_tb(error.__traceback__)),
-        )
-        return 1
-
-
-def _read_json(path: str, what: str) -> Any:
-    try:
-        with open(path, "rb") as handle:
-            return json.load(handle)
-    except OSError as error:
-        raise ConfigError(f"cannot read the {what} file: {error.strerror}") from None
-    except ValueError:
-        raise ConfigError(f"the {what} file is not valid JSON") from None
-
-
-def _register_secrets(raw_config: Any, out: Output) -> None:
-    """Mask the API key everywhere before anything can print it."""
-    vendor = raw_config.get("vendor") if isinstance(raw_config, dict) else None
-    key = vendor.get("api_key") if isinstance(vendor, dict) else None
-    if isinstance(key, str) and key:
-        out.add_secret(key)
-        out.add_secret(key.strip())
-        update_secrets([key])
-
-

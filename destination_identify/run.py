@@ -1,9 +1,18 @@
-"""Console-script entry point (`destination-identify`) and `main.py`'s target."""
+"""Console-script entry point (`destination-identify`) and `main.py`'s target.
+
+`write` goes straight to write_command (no airbyte-cdk import: faster start, less memory);
+`spec` and `check` run through the CDK's Destination.
+"""
 
 import sys
 
-from destination_identify.destination import DestinationIdentify
-
 
 def run() -> None:
-    DestinationIdentify().run(sys.argv[1:])
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["write"]:
+        from destination_identify.write_command import main
+
+        sys.exit(main(arguments[1:]))
+    from destination_identify.destination import DestinationIdentify
+
+    DestinationIdentify().run(arguments)
