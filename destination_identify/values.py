@@ -145,11 +145,19 @@ def flatten(
     for key, value in fields.items():
         name = f"{prefix}{separator}{key}" if prefix else str(key)
         if isinstance(value, dict):
-            flat.update(flatten(value, leaf, separator, name))
+            for nested_name, nested_value in flatten(value, leaf, separator, name).items():
+                _put_flat(flat, nested_name, nested_value)
         elif isinstance(value, list):
             if any(isinstance(item, (dict, list)) for item in value):
                 raise RecordRejected(f"{name}: a list of objects cannot be sent as a flat attribute")
-            flat[name] = ", ".join(scalar_text(item, name) for item in value)
+            _put_flat(flat, name, ", ".join(scalar_text(item, name) for item in value))
         else:
-            flat[name] = leaf(value, name)
+            _put_flat(flat, name, leaf(value, name))
     return flat
+
+
+def _put_flat(flat: dict[str, Any], name: str, value: Any) -> None:
+    """`a.b` and a top-level `a_b` flatten to the same key: reject rather than lose one."""
+    if name in flat:
+        raise RecordRejected(f"two fields flatten to '{name}'; rename one")
+    flat[name] = value

@@ -77,11 +77,11 @@ class Thrivestack(Vendor):
 
     def _timestamp(self, emitted_at: Any) -> str:
         """Records of one read share emitted_at values; remember the last conversion."""
+        if not isinstance(emitted_at, (int, float)) or isinstance(emitted_at, bool):
+            raise RecordRejected("record has no emitted_at timestamp")
         last_value, last_text = self._last_emitted
         if emitted_at == last_value:
             return last_text
-        if not isinstance(emitted_at, (int, float)) or isinstance(emitted_at, bool):
-            raise RecordRejected("record has no emitted_at timestamp")
         text = iso_from_epoch_ms(emitted_at)
         self._last_emitted = (emitted_at, text)
         return text

@@ -103,11 +103,8 @@ class Zaius(Vendor):
         canonical, rest = split_record(data, WANTED, user_id_field)
         attributes: dict[str, Any] = {}
         user_id = canonical.pop("user_id", None)
-        if user_id is not None:
-            if self.user_id_attribute:
-                attributes[self.user_id_attribute] = identifier_text(user_id, "user_id")
-            else:
-                rest.setdefault("user_id", user_id)
+        if user_id is not None and self.user_id_attribute:  # empty: the user id is not sent
+            attributes[self.user_id_attribute] = identifier_text(user_id, "user_id")
         name = canonical.pop("name", None)
         for field, value in canonical.items():
             key, convert = FIELD_TABLE[field]

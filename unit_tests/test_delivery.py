@@ -1,0 +1,248 @@
+"""Deliverer against a fake transport: retries, give-up, fatal errors, bisection, Zaius row
+refusals and Userpilot job polling. Time is a fake clock; nothing really sleeps."""
+
+import orjson
+import pytest
+
+from destination_identify.delivery import DeliveryCounters, Deliverer, join_body
+from destination_identify.errors import ConfigError, TransientSyncError, VendorProtocolError
+from destination_identify.retry import Pacer, RetryPolicy
+from destination_identify.transport import TransportFailure
+from destination_identify.vendors import vendor_from_config
+from destination_identify.vendors.base import HttpCall
+
+from unit_tests.fakes import FakeTime, FakeTransport, response
+
+OK = response(200, {"success": True})
+
+
+def vendor(name, **options):
+    return vendor_from_config({"vendor": name, "api_key": "secret-key", **options})
+
+
+class Harness:
+    def __init__(self, vendor_, transport, policy=None, draw=0.5):
+        self.vendor = vendor_
+        self.transport = transport
+        self.time = FakeTime()
+        self.counters = DeliveryCounters()
+        self.warnings = []
+        self.pacer = Pacer(vendor_.requests_per_second, clock=self.time.clock, sleep=self.time.sleep)
+        self.deliverer = Deliverer(
+            vendor_,
+            transport,
+            policy or RetryPolicy(attempts=4, wait_initial=1.0, wait_max=8.0),
+            self.pacer,
+            self.counters,
+            self.warnings.append,
+            sleep=self.time.sleep,
+            clock=self.time.clock,
+            unit_random=lambda: draw,
+        )
+
+    def deliver(self, items):
+        return self.deliverer.deliver(items)
+
+
+def items_for(count, prefix="u"):
+    return [orjson.dumps({"user_id": f"{prefix}{n}"}) for n in range(count)]
+
+
+def user_ids(call, key=None):
+    body = orjson.loads(call.body)
+    rows = body[key] if key else body
+    return [row["user_id"] if "user_id" in row else row["attributes"]["customer_id"] for row in rows]
+
+
+def test_a_healthy_batch_is_one_request_with_the_joined_body():
+    transport = FakeTransport([OK])
+    harness = Harness(vendor("thrivestack"), transport)
+    items = items_for(3)
+    outcome = harness.deliver(items)
+    assert (outcome.rejected, outcome.requests) == ([], 1)
+    assert transport.calls == [HttpCall("POST", "/api/identify", b'[{"user_id":"u0"},{"user_id":"u1"},{"user_id":"u2"}]')]
+    assert harness.time.sleeps == []
+
+
+def test_429_503_and_a_dropped_connection_are_retried_then_succeed():
+    transport = FakeTransport(
+        [
+            response(429, b"", {"Retry-After": "7"}),
+            response(503),
+            TransportFailure("https://api.app.thrivestack.ai dropped the connection"),
+            OK,
+        ]
+    )
+    harness = Harness(vendor("thrivestack"), transport, draw=0.5)
+    outcome = harness.deliver(items_for(2))
+    assert outcome.rejected == []
+    assert len(transport.calls) == 4 and outcome.requests == 4
+    assert len({call.body for call in transport.calls}) == 1  # the same request each time
+    # Retry-After 7 s honoured; then full jitter: 0.5 x ceiling 2 s, 0.5 x ceiling 4 s.
+    assert harness.time.sleeps == [7.0, 1.0, 2.0]
+    assert (harness.counters.requests, harness.counters.retries, harness.counters.rate_limited) == (4, 3, 1)
+    assert harness.warnings[0] == "Thrivestack answered 429; retry 1 of 3 in 7.00s"
+    assert harness.pacer.interval < 0.1  # slowed after the 429, recovering after success
+
+
+def test_gives_up_after_the_attempts_with_a_transient_error_naming_vendor_and_status():
+    transport = FakeTransport([response(503)] * 10)
+    harness = Harness(vendor("crowdpower"), transport, policy=RetryPolicy(attempts=3, wait_initial=1.0, wait_max=8.0), draw=1.0)
+    with pytest.raises(TransientSyncError) as caught:
+        harness.deliver(items_for(5))
+    assert len(transport.calls) == 3
+    assert harness.time.sleeps == [1.0, 2.0]
+    assert str(caught.value) == "CrowdPower still failing after 3 attempt(s) over 3.0s: CrowdPower answered 503"
+
+
+def test_gives_up_when_the_next_wait_would_pass_the_time_budget():
+    transport = FakeTransport([response(429, b"", {"Retry-After": "50"})] * 10)
+    policy = RetryPolicy(attempts=100, wait_initial=1.0, wait_max=60.0, budget_seconds=120.0)
+    harness = Harness(vendor("zaius"), transport, policy=policy)
+    with pytest.raises(TransientSyncError, match=r"Zaius \(Optimizely Data Platform\) answered 429"):
+        harness.deliver(items_for(1))
+    assert len(transport.calls) == 3  # waits 50 + 50; a third wait would end at 150 s > 120 s
+    assert [s for s in harness.time.sleeps if s == 50.0] == [50.0, 50.0]
+
+
+def test_transport_failures_past_the_budget_name_the_failure():
+    transport = FakeTransport([TransportFailure("cannot reach https://beacon.crowdpower.io: connection refused")] * 2)
+    harness = Harness(vendor("crowdpower"), transport, policy=RetryPolicy(attempts=2, wait_initial=0.5, wait_max=1.0))
+    with pytest.raises(TransientSyncError, match="connection refused"):
+        harness.deliver(items_for(1))
+    assert len(transport.calls) == 2
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_bad_key_is_a_config_error_without_any_retry(status):
+    transport = FakeTransport([response(status, {"message": "Unauthorized"}), OK])
+    harness = Harness(vendor("thrivestack"), transport)
+    with pytest.raises(ConfigError, match=rf"Thrivestack rejected the API key \({status}\)"):
+        harness.deliver(items_for(3))
+    assert len(transport.calls) == 1 and harness.time.sleeps == []
+
+
+def test_an_unexpected_status_is_a_protocol_error():
+    harness = Harness(vendor("thrivestack"), FakeTransport([response(418)]))
+    with pytest.raises(VendorProtocolError, match="unexpected 418"):
+        harness.deliver(items_for(1))
+
+
+@pytest.mark.parametrize("vendor_name", ["thrivestack", "crowdpower"])
+def test_bisection_finds_exactly_the_three_bad_rows_in_a_thousand(vendor_name):
+    vendor_ = vendor(vendor_name)
+    key = "customers" if vendor_name == "crowdpower" else None
+    bad = {"u17", "u500", "u999"}
+    accepted = []
+
+    def answer(call):
+        ids = user_ids(call, key)
+        if bad.intersection(ids):
+            return response(400, {"message": "invalid input data"})
+        accepted.extend(ids)
+        return OK
+
+    transport = FakeTransport(responder=answer)
+    harness = Harness(vendor_, transport)
+    outcome = harness.deliver(items_for(1000))
+    assert [index for index, _ in outcome.rejected] == [17, 500, 999]
+    assert {reason for _, reason in outcome.rejected} == {f"{vendor_.title} answered 400: invalid input data"}
+    assert sorted(accepted) == sorted(f"u{n}" for n in range(1000) if f"u{n}" not in bad)
+    assert len(accepted) == 997  # each good row accepted exactly once
+    assert outcome.requests == len(transport.calls) <= 1 + 2 * 3 * 10  # log2(1000) < 10 per bad row
+    assert all(len(join_body(vendor_, [])) < len(call.body) for call in transport.calls)
+
+
+def test_bisection_of_a_single_bad_row():
+    transport = FakeTransport([response(400, b"bad row")])
+    outcome = Harness(vendor("thrivestack"), transport).deliver(items_for(1))
+    assert outcome.rejected == [(0, "Thrivestack answered 400: bad row")]
+
+
+def test_zaius_invalids_reject_exactly_the_named_rows_and_resend_the_rest():
+    zaius = vendor("zaius")
+    items = [orjson.dumps({"attributes": {"customer_id": f"u{n}"}}) for n in range(10)]
+    bad = {"u2": "Invalid gender", "u5": "Unknown field `shoe_size`", "u9": "Invalid email"}
+
+    def answer(call):
+        ids = user_ids(call)
+        invalids = [{"event": index, "message": bad[uid]} for index, uid in enumerate(ids) if uid in bad]
+        if invalids:
+            return response(400, {"title": "Bad Request", "status": 400, "detail": {"invalids": invalids}})
+        return response(202, {"title": "Accepted", "status": 202})
+
+    transport = FakeTransport(responder=answer)
+    outcome = Harness(zaius, transport).deliver(items)
+    assert outcome.rejected == [
+        (2, "Zaius refused the row: Invalid gender"),
+        (5, "Zaius refused the row: Unknown field `shoe_size`"),
+        (9, "Zaius refused the row: Invalid email"),
+    ]
+    assert len(transport.calls) == 2  # no halving: the vendor named the rows
+    assert user_ids(transport.calls[1]) == ["u0", "u1", "u3", "u4", "u6", "u7", "u8"]
+
+
+def test_zaius_invalids_in_a_retried_subset_are_mapped_back_to_the_original_rows():
+    zaius = vendor("zaius")
+    items = [orjson.dumps({"attributes": {"customer_id": f"u{n}"}}) for n in range(6)]
+    script = [
+        response(400, {"detail": {"invalids": [{"event": 0, "message": "first"}]}}),
+        # second request holds u1..u5: its index 2 is u3
+        response(400, {"detail": {"invalids": [{"event": 2, "message": "second"}]}}),
+        response(202, {}),
+    ]
+    transport = FakeTransport(script)
+    outcome = Harness(zaius, transport).deliver(items)
+    assert outcome.rejected == [(0, "Zaius refused the row: first"), (3, "Zaius refused the row: second")]
+    assert user_ids(transport.calls[2]) == ["u1", "u2", "u4", "u5"]
+
+
+def test_zaius_pacing_stays_under_ten_requests_per_second():
+    zaius = vendor("zaius")
+    transport = FakeTransport([response(202, {})] * 20)
+    harness = Harness(zaius, transport)
+    for _ in range(20):
+        harness.deliver(items_for(1))
+    assert harness.time.now - 1000.0 == pytest.approx(19 / 9.5)
+
+
+def job(status, job_id="bulk:42"):
+    return response(200, {"job_id": job_id, "status": status})
+
+
+def test_userpilot_bulk_job_is_polled_until_completed():
+    userpilot = vendor("userpilot", job_poll_interval_seconds=2)
+    transport = FakeTransport(
+        [
+            response(202, {"job_id": "bulk:42", "status": "queued"}),
+            job("queued"),
+            response(503),
+            job("processing"),
+            job("completed"),
+        ]
+    )
+    harness = Harness(userpilot, transport, draw=0.25)
+    outcome = harness.deliver(items_for(3))
+    assert (outcome.rejected, outcome.requests) == ([], 5)
+    assert transport.calls[0] == HttpCall(
+        "POST", "/v1/users/bulk_identify", b'{"users":[{"user_id":"u0"},{"user_id":"u1"},{"user_id":"u2"}]}'
+    )
+    assert transport.calls[1:] == [HttpCall("GET", "/v1/background_jobs/bulk%3A42")] * 4
+    assert harness.time.sleeps == [2.0, 2.0, 0.25, 2.0]  # poll interval, and one retry wait for the 503
+
+
+def test_userpilot_failed_job_is_a_transient_error_naming_the_job():
+    transport = FakeTransport([response(202, {"job_id": "bulk:77", "status": "queued"}), job("processing", "bulk:77"), job("failed", "bulk:77")])
+    harness = Harness(vendor("userpilot"), transport)
+    with pytest.raises(TransientSyncError, match="Userpilot bulk job bulk:77 failed"):
+        harness.deliver(items_for(2))
+    assert len(transport.calls) == 3
+
+
+def test_userpilot_job_that_never_settles_times_out():
+    transport = FakeTransport(responder=lambda call: response(202, {"job_id": "j", "status": "queued"}) if call.method == "POST" else job("queued", "j"))
+    harness = Harness(vendor("userpilot", job_poll_interval_seconds=600), transport)
+    with pytest.raises(TransientSyncError, match="job j did not complete within 4 hours"):
+        harness.deliver(items_for(1))
+    # polls at 600 s, 1200 s, ... 15000 s: the first check past 4 h (14400 s) gives up
+    assert len(transport.calls) == 1 + 25

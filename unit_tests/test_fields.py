@@ -1,0 +1,107 @@
+"""split_record: canonical fields by alias (top-level and nested), rest by own name, nulls dropped."""
+
+from destination_identify.fields import CANONICAL_FIELDS, drop_nulls, split_record
+
+ALL = frozenset(CANONICAL_FIELDS)
+
+
+def test_snake_case_fields_are_canonical_and_others_stay_by_their_own_name():
+    canonical, rest = split_record({"user_id": "u1", "email": "a@example.com", "plan": "pro"}, ALL)
+    assert canonical == {"user_id": "u1", "email": "a@example.com"}
+    assert rest == {"plan": "pro"}
+
+
+def test_camel_case_aliases_are_accepted():
+    record = {"userId": "u1", "firstName": "Ada", "lastName": "King", "companyId": "c1", "createdAt": 1, "postalCode": "N1"}
+    canonical, rest = split_record(record, ALL)
+    assert canonical == {
+        "user_id": "u1",
+        "first_name": "Ada",
+        "last_name": "King",
+        "company_id": "c1",
+        "created_at": 1,
+        "postal_code": "N1",
+    }
+    assert rest == {}
+
+
+def test_nested_address_and_company_aliases():
+    record = {
+        "address": {"street": "1 Main St", "postalCode": "N1 9GU", "city": "London", "country": "GB", "unit": "4B"},
+        "company": {"id": 77, "name": "Acme", "plan": "pro"},
+    }
+    canonical, rest = split_record(record, ALL)
+    assert canonical == {
+        "street1": "1 Main St",
+        "postal_code": "N1 9GU",
+        "city": "London",
+        "country": "GB",
+        "company_id": 77,
+        "company_name": "Acme",
+    }
+    assert rest == {"address": {"unit": "4B"}, "company": {"plan": "pro"}}
+
+
+def test_only_wanted_canonical_fields_are_taken():
+    canonical, rest = split_record({"email": "a@example.com", "city": "Oslo", "address": {"city": "Bergen"}}, frozenset({"email"}))
+    assert canonical == {"email": "a@example.com"}
+    assert rest == {"city": "Oslo", "address": {"city": "Bergen"}}
+
+
+def test_better_alias_wins_and_the_other_value_is_kept_in_rest():
+    canonical, rest = split_record({"firstName": "B", "first_name": "A"}, ALL)
+    assert canonical == {"first_name": "A"}
+    assert rest == {"firstName": "B"}
+
+
+def test_top_level_field_beats_nested_alias_in_either_key_order():
+    for record in ({"city": "Top", "address": {"city": "Nested"}}, {"address": {"city": "Nested"}, "city": "Top"}):
+        canonical, rest = split_record(record, ALL)
+        assert canonical == {"city": "Top"}
+        assert rest == {"address": {"city": "Nested"}}
+
+
+def test_two_aliases_inside_one_nested_object_keep_the_loser_in_place():
+    canonical, rest = split_record({"address": {"zip": "111", "postal_code": "222"}}, ALL)
+    assert canonical == {"postal_code": "222"}
+    assert rest == {"address": {"zip": "111"}}
+
+
+def test_primary_key_column_is_the_user_id_fallback():
+    canonical, rest = split_record({"id": 42, "email": "a@example.com"}, ALL, user_id_field="id")
+    assert canonical == {"user_id": 42, "email": "a@example.com"}
+    assert rest == {}
+
+
+def test_explicit_user_id_beats_the_primary_key_which_stays_in_rest():
+    canonical, rest = split_record({"id": 42, "userId": "u1"}, ALL, user_id_field="id")
+    assert canonical == {"user_id": "u1"}
+    assert rest == {"id": 42}
+
+
+def test_nulls_are_dropped_at_every_depth_but_zero_false_and_empty_text_are_kept():
+    record = {
+        "user_id": "u1",
+        "email": None,
+        "gone": None,
+        "deep": {"a": None, "b": {"c": None}},
+        "mixed": [1, None, 0],
+        "zero": 0,
+        "no": False,
+        "blank": "",
+        "address": {"city": None, "state": "CA"},
+    }
+    canonical, rest = split_record(record, ALL)
+    assert canonical == {"user_id": "u1", "state": "CA"}
+    assert rest == {"mixed": [1, 0], "zero": 0, "no": False, "blank": ""}
+
+
+def test_drop_nulls_returns_none_when_nothing_is_left():
+    assert drop_nulls({"a": None, "b": [None, {"c": None}]}) is None
+    assert drop_nulls({"a": 0, "b": [False, None]}) == {"a": 0, "b": [False]}
+
+
+def test_non_object_address_is_kept_as_is():
+    canonical, rest = split_record({"address": "1 Main St, London"}, ALL)
+    assert canonical == {}
+    assert rest == {"address": "1 Main St, London"}

@@ -1,0 +1,193 @@
+"""Value conversions shared by the vendor tables."""
+
+import math
+
+import pytest
+
+from destination_identify.errors import RecordRejected
+from destination_identify.values import (
+    flatten,
+    identifier_text,
+    is_date_time_text,
+    iso_from_epoch_ms,
+    iso_utc,
+    number_text,
+    scalar_text,
+    text_list,
+    type_name,
+    unix_seconds,
+)
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (3, "3"),
+        (-7, "-7"),
+        (3.0, "3"),
+        (3.25, "3.25"),
+        (0.1, "0.1"),
+        (-0.0, "0"),
+        (1e20, "100000000000000000000"),
+        (1e16, "10000000000000000"),
+        (1.5e-7, "0.00000015"),
+        (-2.5e-5, "-0.000025"),
+        (2**70, "1180591620717411303424"),
+    ],
+)
+def test_number_text_is_the_shortest_plain_decimal(value, text):
+    assert number_text(value) == text
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_number_text_refuses_non_finite_numbers(value):
+    with pytest.raises(ValueError):
+        number_text(value)
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [("abc", "abc"), ("", ""), (True, "true"), (False, "false"), (0, "0"), (3.25, "3.25"), (1e20, "100000000000000000000")],
+)
+def test_scalar_text(value, text):
+    assert scalar_text(value, "f") == text
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ({"a": 1}, "f: expected text, got object"),
+        ([1], "f: expected text, got list"),
+        (math.nan, "f: not a finite number"),
+    ],
+)
+def test_scalar_text_rejects_with_a_reason(value, reason):
+    with pytest.raises(RecordRejected) as caught:
+        scalar_text(value, "f")
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("value, text", [("u1", "u1"), (42, "42"), (42.0, "42"), (0, "0")])
+def test_identifier_text(value, text):
+    assert identifier_text(value, "user_id") == text
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("  ", "user_id: empty"),
+        (True, "user_id: expected a string or integer identifier, got boolean"),
+        (4.5, "user_id: expected a string or integer identifier, got number"),
+        ({"id": 1}, "user_id: expected a string or integer identifier, got object"),
+    ],
+)
+def test_identifier_text_rejects(value, reason):
+    with pytest.raises(RecordRejected) as caught:
+        identifier_text(value, "user_id")
+    assert caught.value.reason == reason
+
+
+def test_text_list_wraps_one_value_and_converts_each():
+    assert text_list("+1 555 0100", "phone") == ["+1 555 0100"]
+    assert text_list(["+1 555 0100", 5550101, None], "phone") == ["+1 555 0100", "5550101"]
+
+
+@pytest.mark.parametrize(
+    "value, seconds, iso",
+    [
+        (1709294400, 1709294400, "2024-03-01T12:00:00.000Z"),  # epoch seconds
+        (1709294400123, 1709294400, "2024-03-01T12:00:00.123Z"),  # epoch milliseconds
+        (1709294400.5, 1709294400, "2024-03-01T12:00:00.500Z"),
+        ("1709294400", 1709294400, "2024-03-01T12:00:00.000Z"),  # numeric text
+        ("2024-03-01T12:00:00Z", 1709294400, "2024-03-01T12:00:00.000Z"),
+        ("2024-03-01T12:00:00.250z", 1709294400, "2024-03-01T12:00:00.250Z"),
+        ("2024-03-01T14:00:00+02:00", 1709294400, "2024-03-01T12:00:00.000Z"),
+        ("2024-03-01 07:00:00-05:00", 1709294400, "2024-03-01T12:00:00.000Z"),
+        ("2024-03-01T12:00:00", 1709294400, "2024-03-01T12:00:00.000Z"),  # no zone: UTC
+        ("2024-03-01", 1709251200, "2024-03-01T00:00:00.000Z"),  # a date
+    ],
+)
+def test_timestamps_in_every_accepted_form(value, seconds, iso):
+    assert unix_seconds(value, "created_at") == seconds
+    assert iso_utc(value, "created_at") == iso
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("next tuesday", "created_at: not an ISO-8601 date or date-time"),
+        ("2024-13-45", "created_at: not an ISO-8601 date or date-time"),
+        (True, "created_at: expected a timestamp, got boolean"),
+        ([2024], "created_at: expected a timestamp, got list"),
+        (1e30, "created_at: epoch number out of range"),
+    ],
+)
+def test_unparseable_timestamps_are_rejected_without_the_value(value, reason):
+    with pytest.raises(RecordRejected) as caught:
+        unix_seconds(value, "created_at")
+    assert caught.value.reason == reason
+
+
+def test_iso_from_epoch_ms():
+    assert iso_from_epoch_ms(1709294400123) == "2024-03-01T12:00:00.123Z"
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2024-03-01T12:00:00Z", True),
+        ("2024-03-01 12:00", True),
+        ("2024-03-01", False),
+        ("12:00 2024-03-01", False),
+        (1709294400, False),
+    ],
+)
+def test_is_date_time_text(value, expected):
+    assert is_date_time_text(value) is expected
+
+
+def test_flatten_joins_nested_keys_with_underscore_and_lists_with_comma_space():
+    fields = {"address": {"city": "Oslo", "geo": {"lat": 59.9}}, "tags": ["a", "b", 3], "ok": True, "n": 0}
+    assert flatten(fields, lambda value, key: value) == {
+        "address_city": "Oslo",
+        "address_geo_lat": 59.9,
+        "tags": "a, b, 3",
+        "ok": True,
+        "n": 0,
+    }
+
+
+def test_flatten_passes_the_flat_key_to_the_leaf_converter():
+    seen = []
+    flatten({"a": {"b": 1}}, lambda value, key: seen.append(key))
+    assert seen == ["a_b"]
+
+
+def test_flatten_rejects_lists_of_objects():
+    with pytest.raises(RecordRejected) as caught:
+        flatten({"orders": [{"id": 1}]}, lambda value, key: value)
+    assert caught.value.reason == "orders: a list of objects cannot be sent as a flat attribute"
+
+
+@pytest.mark.parametrize(
+    "value, name",
+    [(None, "null"), (True, "boolean"), (1, "number"), (1.5, "number"), ("", "string"), ([], "list"), ({}, "object")],
+)
+def test_type_name(value, name):
+    assert type_name(value) == name
+
+
+
+@pytest.mark.parametrize(
+    "fields, key",
+    [
+        ({"prefs": {"a": 1}, "prefs_a": 2}, "prefs_a"),
+        ({"prefs_a": 2, "prefs": {"a": 1}}, "prefs_a"),
+        ({"a": {"b": {"c": 1}}, "a_b": {"c": 2}}, "a_b_c"),
+        ({"a_b": ["x", "y"], "a": {"b": 1}}, "a_b"),
+    ],
+)
+def test_flatten_rejects_two_fields_that_become_one_key_instead_of_losing_one(fields, key):
+    with pytest.raises(RecordRejected) as caught:
+        flatten(fields, lambda value, name: value)
+    assert caught.value.reason == f"two fields flatten to '{key}'; rename one"

@@ -1,0 +1,170 @@
+"""CrowdPower: golden customers, custom_attributes rules, rejections, headers and verdicts."""
+
+import pytest
+
+from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.vendors import vendor_from_config
+from destination_identify.vendors.base import Accepted, BatchRefused, CheckResult, Fatal, HttpCall, Retry
+from destination_identify.vendors.crowdpower import attribute_key
+
+
+def crowdpower(**options):
+    return vendor_from_config({"vendor": "crowdpower", "api_key": "pk_live_1", **options})
+
+
+def test_golden_customer_for_a_realistic_record():
+    record = {
+        "user_id": "u-42",
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "firstName": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+44 20 7946 0018",
+        "ip": "203.0.113.7",
+        "created_at": "2024-03-01T12:00:00Z",
+        "plan": "pro",
+        "seats": 0,
+        "mrr": 99.5,
+        "beta": False,
+        "Favorite Color": "teal",
+        "company": {"id": "c-1", "name": "Analytical Engines"},
+        "address": {"city": "London", "postalCode": "N1"},
+        "tags": ["alpha", "beta"],
+        "last_login_at": "2024-03-05T08:30:00+01:00",
+        "birthday": "1815-12-10",
+        "deleted_at": None,
+    }
+    assert crowdpower().map_record(record, 1, None) == {
+        "user_id": "u-42",
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+44 20 7946 0018",
+        "ip": "203.0.113.7",
+        "signed_up_at": 1709294400,
+        "custom_attributes": {
+            "plan": "pro",
+            "seats": 0,
+            "mrr": 99.5,
+            "beta": False,
+            "Favorite_Color": "teal",
+            "company_id": "c-1",
+            "company_name": "Analytical Engines",
+            "address_city": "London",
+            "address_postalCode": "N1",
+            "tags": "alpha, beta",
+            "last_login_at": 1709623800,  # ISO date-time -> UNIX seconds
+            "birthday": "1815-12-10",  # a plain date is not a date-time: kept as text
+        },
+        "update_session": False,
+    }
+
+
+def test_one_word_name_is_sent_as_is_and_no_empty_custom_attributes():
+    assert crowdpower().map_record({"user_id": "u1", "name": "Cher"}, 1, None) == {
+        "user_id": "u1",
+        "name": "Cher",
+        "update_session": False,
+    }
+
+
+@pytest.mark.parametrize(
+    "created, seconds",
+    [
+        (1709294400123, 1709294400),  # epoch milliseconds
+        (1709294400, 1709294400),  # epoch seconds
+        ("2024-03-01T12:00:00Z", 1709294400),
+        ("2024-03-01T13:00:00+01:00", 1709294400),
+        ("2024-03-01T12:00:00", 1709294400),  # no zone: UTC
+        ("2024-03-01", 1709251200),  # a date
+    ],
+)
+@pytest.mark.parametrize("field", ["created_at", "createdAt", "signed_up_at"])
+def test_signed_up_at_is_integer_unix_seconds(field, created, seconds):
+    customer = crowdpower().map_record({"email": "a@example.com", field: created}, 1, None)
+    assert customer == {"email": "a@example.com", "signed_up_at": seconds, "update_session": False}
+    assert type(customer["signed_up_at"]) is int
+
+
+def test_email_alone_identifies_and_primary_key_is_the_fallback():
+    assert crowdpower().map_record({"email": "a@example.com"}, 1, None) == {"email": "a@example.com", "update_session": False}
+    assert crowdpower().map_record({"customer_id": 9}, 1, "customer_id") == {"user_id": "9", "update_session": False}
+
+
+def test_update_session_option():
+    assert crowdpower(update_session=True).map_record({"user_id": "u"}, 1, None)["update_session"] is True
+    with pytest.raises(ConfigError, match="update_session must be true or false"):
+        crowdpower(update_session="yes")
+
+
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("Favorite Color", "Favorite_Color"),
+        ("plan.tier", "plan_tier"),
+        ("  spaced  out ", "spaced_out"),
+        ("ok-key_1", "ok-key_1"),
+        ("émoji 🎉 field", "moji_field"),
+        ("!!!", "_"),
+        ("x" * 60, "x" * 50),
+    ],
+)
+def test_attribute_keys_are_made_valid(name, key):
+    assert attribute_key(name) == key
+
+
+@pytest.mark.parametrize(
+    "record, reason",
+    [
+        ({"name": "Ada", "phone": "+1 555"}, "neither a user id nor an email"),
+        ({"email": None, "user_id": None}, "neither a user id nor an email"),
+        ({"user_id": "u", "created_at": "last week"}, "created_at: not an ISO-8601 date or date-time"),
+        ({"user_id": "u", "renewal_at": "2024-02-30T00:00:00Z"}, "renewal_at: not an ISO-8601 date or date-time"),
+        ({"user_id": "u", "Plan Tier": "a", "Plan_Tier": "b"}, "two fields become custom attribute 'Plan_Tier'; rename one"),
+        ({"user_id": "u", "orders": [{"id": 1}]}, "orders: a list of objects cannot be sent as a flat attribute"),
+        ({"user_id": True}, "user_id: expected a string or integer identifier, got boolean"),
+        ({"user_id": "u", "prefs": {"news": True}, "prefs_news": False}, "two fields flatten to 'prefs_news'; rename one"),
+    ],
+)
+def test_rejections_carry_a_reason(record, reason):
+    with pytest.raises(RecordRejected) as caught:
+        crowdpower().map_record(record, 1, None)
+    assert caught.value.reason == reason
+
+
+def test_headers_body_and_calls():
+    vendor = crowdpower()
+    assert vendor.headers() == {"Authorization": "Bearer pk_live_1"}
+    assert vendor.base_url == "https://beacon.crowdpower.io"
+    assert vendor.body_prefix + vendor.body_separator.join([b"{}", b"{}"]) + vendor.body_suffix == b'{"customers":[{},{}]}'
+    assert vendor.batch_call(b"x") == HttpCall("POST", "/customers/bulk", b"x")
+    assert vendor.check_call() == HttpCall("POST", "/customers/bulk", b'{"customers":[]}')
+
+
+@pytest.mark.parametrize(
+    "status, body, headers, verdict",
+    [
+        (200, b'{"success": true}', {}, Accepted()),
+        (400, b'{"message": "custom_attributes.x invalid"}', {}, BatchRefused("CrowdPower answered 400: custom_attributes.x invalid")),
+        (401, b"", {}, Fatal("CrowdPower rejected the API key (401): no message", "config_error")),
+        (403, b"", {}, Fatal("CrowdPower rejected the API key (403): no message", "config_error")),
+        (404, b"", {}, Fatal("CrowdPower answered 404 Not Found: check base_url (https://beacon.crowdpower.io)")),
+        (429, b"", {"retry-after": "30"}, Retry("CrowdPower answered 429", "30", rate_limited=True)),
+        (502, b"", {}, Retry("CrowdPower answered 502", None, rate_limited=False)),
+    ],
+)
+def test_read_response(status, body, headers, verdict):
+    assert crowdpower().read_response(status, body, headers, 10) == verdict
+
+
+@pytest.mark.parametrize(
+    "status, result",
+    [
+        (200, CheckResult(True, "CrowdPower accepted the API key")),
+        (401, CheckResult(False, "CrowdPower rejected the API key (401); check api_key")),
+        (404, CheckResult(False, "CrowdPower answered 404 at https://beacon.crowdpower.io; check base_url")),
+    ],
+)
+def test_read_check(status, result):
+    assert crowdpower().read_check(status, b"") == result

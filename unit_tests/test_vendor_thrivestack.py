@@ -1,0 +1,173 @@
+"""Thrivestack: golden events, rejections, headers and HTTP verdicts."""
+
+import pytest
+
+from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.vendors import vendor_from_config
+from destination_identify.vendors.base import Accepted, BatchRefused, CheckResult, Fatal, HttpCall, Retry
+
+EMITTED_AT = 1709294400123  # 2024-03-01T12:00:00.123Z
+
+
+def thrivestack(**options):
+    return vendor_from_config({"vendor": "thrivestack", "api_key": "ts-key", **options})
+
+
+def test_golden_event_for_a_realistic_record():
+    record = {
+        "user_id": "u-42",
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+44 20 7946 0018",
+        "avatar": "https://example.com/ada.png",
+        "title": "CTO",
+        "company": {"id": "c-1", "name": "Analytical Engines", "plan": "pro"},
+        "address": {"city": "London", "state": "LND", "country": "GB", "postal_code": "N1"},
+        "timezone": "Europe/London",
+        "ip": "203.0.113.7",
+        "seats": 0,
+        "beta": False,
+        "tags": ["a", "b"],
+        "deleted_at": None,
+    }
+    assert thrivestack().map_record(record, EMITTED_AT, None) == {
+        "user_id": "u-42",
+        "traits": {
+            "email": "ada@example.com",
+            "enrichment_full_name": "Ada Lovelace",
+            "enrichment_first_name": "Ada",
+            "enrichment_last_name": "Lovelace",
+            "enrichment_phone": ["+44 20 7946 0018"],
+            "enrichment_avatar": "https://example.com/ada.png",
+            "enrichment_employment_title": "CTO",
+            "enrichment_employment_name": "Analytical Engines",
+            "enrichment_city": "London",
+            "enrichment_state": "LND",
+            "enrichment_country": "GB",
+            "enrichment_time_zone": "Europe/London",
+            "company": {"plan": "pro"},
+            "address": {"postal_code": "N1"},
+            "seats": 0,
+            "beta": False,
+            "tags": ["a", "b"],
+        },
+        "context": {"group_id": "c-1", "ip": "203.0.113.7"},
+        "timestamp": "2024-03-01T12:00:00.123Z",
+    }
+
+
+def test_minimal_event_has_no_empty_traits_or_context():
+    assert thrivestack().map_record({"userId": 7}, EMITTED_AT, None) == {
+        "user_id": "7",
+        "timestamp": "2024-03-01T12:00:00.123Z",
+    }
+
+
+def test_phone_list_and_top_level_company_aliases():
+    event = thrivestack().map_record(
+        {"user_id": "u", "phone": ["+1 555 0100", 5550101], "companyId": 9, "companyName": "Acme"}, EMITTED_AT, None
+    )
+    assert event == {
+        "user_id": "u",
+        "traits": {"enrichment_phone": ["+1 555 0100", "5550101"], "enrichment_employment_name": "Acme"},
+        "context": {"group_id": "9"},
+        "timestamp": "2024-03-01T12:00:00.123Z",
+    }
+
+
+def test_primary_key_is_the_user_id_fallback():
+    event = thrivestack().map_record({"id": "pk-1", "email": "a@example.com"}, EMITTED_AT, "id")
+    assert event["user_id"] == "pk-1"
+    assert event["traits"] == {"email": "a@example.com"}
+
+
+def test_timestamps_follow_each_records_emitted_at():
+    vendor = thrivestack()
+    assert vendor.map_record({"user_id": "a"}, 1000, None)["timestamp"] == "1970-01-01T00:00:01.000Z"
+    assert vendor.map_record({"user_id": "b"}, 1000, None)["timestamp"] == "1970-01-01T00:00:01.000Z"
+    assert vendor.map_record({"user_id": "c"}, 2500, None)["timestamp"] == "1970-01-01T00:00:02.500Z"
+
+
+@pytest.mark.parametrize(
+    "record, emitted_at, reason",
+    [
+        ({"email": "a@example.com"}, EMITTED_AT, "no user id (user_id, userId or the stream's primary key)"),
+        ({"user_id": None, "name": "x"}, EMITTED_AT, "no user id (user_id, userId or the stream's primary key)"),
+        ({"user_id": ""}, EMITTED_AT, "user_id: empty"),
+        ({"user_id": "u"}, None, "record has no emitted_at timestamp"),
+        ({"user_id": "u", "city": "Oslo", "enrichment_city": "Bergen"}, EMITTED_AT, "two fields map to traits.enrichment_city; remove or rename one"),
+    ],
+)
+def test_rejections_carry_a_reason(record, emitted_at, reason):
+    with pytest.raises(RecordRejected) as caught:
+        thrivestack().map_record(record, emitted_at, None)
+    assert caught.value.reason == reason
+
+
+def test_missing_emitted_at_is_rejected_even_on_a_fresh_vendor():
+    # Regression: the emitted_at cache started as (None, ""), so None mapped to timestamp "".
+    vendor = thrivestack()
+    with pytest.raises(RecordRejected):
+        vendor.map_record({"user_id": "u"}, None, None)
+
+
+def test_auth_headers_and_calls():
+    assert thrivestack().headers() == {"Authorization": "Bearer ts-key"}
+    assert thrivestack(auth_method="x-api-key").headers() == {"x-api-key": "ts-key"}
+    vendor = thrivestack()
+    assert vendor.base_url == "https://api.app.thrivestack.ai"
+    assert vendor.batch_call(b"[{}]") == HttpCall("POST", "/api/identify", b"[{}]")
+    assert vendor.check_call() == HttpCall("POST", "/api/identify", b"[]")
+    assert (vendor.limits.max_records, vendor.limits.max_bytes) == (1000, 2_000_000)
+
+
+def test_unknown_auth_method_is_a_config_error():
+    with pytest.raises(ConfigError, match="auth_method must be one of bearer, x-api-key"):
+        thrivestack(auth_method="basic")
+
+
+@pytest.mark.parametrize(
+    "status, headers, verdict",
+    [
+        (200, {}, Accepted()),
+        (429, {"retry-after": "7"}, Retry("Thrivestack answered 429", "7", rate_limited=True)),
+        (500, {}, Retry("Thrivestack answered 500", None, rate_limited=False)),
+        (503, {"retry-after": "2"}, Retry("Thrivestack answered 503", "2", rate_limited=False)),
+        (408, {}, Retry("Thrivestack answered 408", None, rate_limited=False)),
+        (404, {}, Fatal("Thrivestack answered 404 Not Found: check base_url (https://api.app.thrivestack.ai)")),
+    ],
+)
+def test_read_response(status, headers, verdict):
+    assert thrivestack().read_response(status, b"", headers, 3) == verdict
+
+
+def test_400_refuses_the_batch_with_the_vendors_message():
+    body = b'{"success": false, "message": "invalid input data"}'
+    assert thrivestack().read_response(400, body, {}, 3) == BatchRefused("Thrivestack answered 400: invalid input data")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_bad_key_is_fatal_config_error(status):
+    verdict = thrivestack().read_response(status, b'{"message": "Unauthorized"}', {}, 3)
+    assert verdict == Fatal(f"Thrivestack rejected the API key ({status}): Unauthorized", "config_error")
+
+
+def test_unexpected_status_is_a_system_error():
+    assert thrivestack().read_response(418, b"teapot", {}, 1) == Fatal(
+        "Thrivestack answered an unexpected 418: teapot", "system_error"
+    )
+
+
+@pytest.mark.parametrize(
+    "status, result",
+    [
+        (200, CheckResult(True, "Thrivestack accepted the API key")),
+        (400, CheckResult(True, "Thrivestack accepted the API key")),  # empty array: authenticated
+        (401, CheckResult(False, "Thrivestack rejected the API key (401); check api_key")),
+        (503, CheckResult(False, "Thrivestack is not available right now (503); try again later")),
+    ],
+)
+def test_read_check(status, result):
+    assert thrivestack().read_check(status, b"") == result
