@@ -146,22 +146,27 @@ def split_record(
         if hit is None:
             rest[key] = value
             continue
-        name, rank = hit
-        previous = source.get(name)
-        if previous is None:
-            canonical[name] = value
-            source[name] = (rank, key)
-        elif rank < previous[0]:
-            _keep_in_rest(rest, previous[1], canonical[name])
-            canonical[name] = value
-            source[name] = (rank, key)
-        else:
-            rest[key] = value
+        lost = _claim(canonical, source, hit, key, value)
+        if lost is not None:
+            _keep_in_rest(rest, *lost)
     if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
         value = rest.pop(user_id_field, None)
         if value is not None:
             canonical["user_id"] = value
     return canonical, rest
+
+
+def _claim(canonical: dict, source: dict, hit: tuple[str, int], origin: str, value: Any) -> tuple[str, Any] | None:
+    """Offer `value` (from field `origin`) for a canonical name; the better-ranked alias keeps it.
+    Returns the losing (field, value), which the caller keeps under its own name, or None."""
+    name, rank = hit
+    previous = source.get(name)
+    if previous is not None and rank >= previous[0]:
+        return origin, value
+    source[name] = (rank, origin)
+    displaced = canonical.get(name)
+    canonical[name] = value
+    return None if previous is None else (previous[1], displaced)
 
 
 def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source: dict, rest: dict) -> dict | None:
@@ -178,13 +183,7 @@ def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source
         if hit is None:
             leftover[sub_key] = sub_value
             continue
-        name, rank = hit
-        previous = source.get(name)
-        if previous is None or rank < previous[0]:
-            if previous is not None:  # a worse alias inside this same object (top-level ones rank better)
-                leftover[previous[1].split(".", 1)[1]] = canonical[name]
-            canonical[name] = sub_value
-            source[name] = (rank, f"{parent}.{sub_key}")
-        else:
-            leftover[sub_key] = sub_value
+        lost = _claim(canonical, source, hit, f"{parent}.{sub_key}", sub_value)
+        if lost is not None:  # a worse alias inside this same object (top-level ones always rank better)
+            leftover[lost[0].split(".", 1)[1]] = lost[1]
     return leftover or None
