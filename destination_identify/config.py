@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from destination_identify.errors import ConfigError
+from destination_identify.field_mapping import RecordMapper, compile_mapping
 from destination_identify.retry import RetryPolicy
 from destination_identify.vendors import vendor_from_config
 from destination_identify.vendors.base import Vendor, reject_unknown_options
@@ -18,6 +19,11 @@ TOP_LEVEL_OPTIONS = frozenset(
         "max_rejected_ratio",
         "retry_wait_initial_seconds",
         "retry_wait_max_seconds",
+        "field_mapping",
+        "unmapped_fields",
+        "exclude_fields",
+        "dry_run",
+        "dry_run_preview_count",
     }
 )
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -33,6 +39,9 @@ class ConnectorConfig:
     read_timeout_seconds: float
     retry: RetryPolicy
     max_rejected_ratio: float
+    mapper: RecordMapper | None = None  # None: the vendor's own mapping, nothing else
+    dry_run: bool = False
+    dry_run_preview_count: int = 5
 
 
 def parse_config(raw: Any) -> ConnectorConfig:
@@ -47,6 +56,11 @@ def parse_config(raw: Any) -> ConnectorConfig:
     vendor_cap = getattr(vendor, "max_concurrency", None)
     if vendor_cap is not None:
         concurrency = min(concurrency, vendor_cap)
+    dry_run = raw.get("dry_run", False)
+    if dry_run is None:
+        dry_run = False
+    if not isinstance(dry_run, bool):
+        raise ConfigError("dry_run must be true or false")
     retry = RetryPolicy(
         attempts=1 + int(_number(raw, "max_retries", 8, 0, 50, integer=True)),
         wait_initial=_number(raw, "retry_wait_initial_seconds", 1, 0, 3600),
@@ -60,6 +74,9 @@ def parse_config(raw: Any) -> ConnectorConfig:
         read_timeout_seconds=read_timeout,
         retry=retry,
         max_rejected_ratio=_number(raw, "max_rejected_ratio", 0.1, 0, 1),
+        mapper=compile_mapping(vendor, raw.get("field_mapping"), raw.get("exclude_fields"), raw.get("unmapped_fields")),
+        dry_run=dry_run,
+        dry_run_preview_count=int(_number(raw, "dry_run_preview_count", 5, 0, 1000, integer=True)),
     )
 
 

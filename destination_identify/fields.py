@@ -47,6 +47,9 @@ NESTED_ALIASES: Mapping[str, Mapping[str, str]] = {
 }
 
 CANONICAL_FIELDS = tuple(TOP_LEVEL_ALIASES)
+# Columns Airbyte adds to tables it loads (`_airbyte_raw_id`, `_airbyte_extracted_at`,
+# `_airbyte_meta`, ...): bookkeeping, never user data, so never sent to a vendor.
+AIRBYTE_INTERNAL_PREFIX = "_airbyte_"
 
 
 def _rank_tables() -> tuple[dict[str, tuple[str, int]], dict[str, dict[str, tuple[str, int]]]]:
@@ -116,7 +119,10 @@ def _tables_for(wanted: frozenset) -> tuple[dict, dict]:
 
 
 def split_record(
-    data: Mapping[str, Any], wanted: frozenset, user_id_field: str | None = None
+    data: Mapping[str, Any],
+    wanted: frozenset,
+    user_id_field: str | None = None,
+    mapped: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a record into (canonical values the vendor maps, everything else by its own name).
 
@@ -124,7 +130,13 @@ def split_record(
     names. When two aliases carry the same canonical field, the better alias wins and the other
     stays in the rest, so no value is silently lost. `user_id_field` (the stream's single-column
     primary key) fills `user_id` when no user id alias is present. Nulls are dropped.
+
+    `mapped` (from the user's field_mapping) holds explicit canonical values: they win, and the
+    record's default aliases of those names stay in the rest under their own names (a None value
+    means mapped but absent from this record: the canonical field stays empty).
     """
+    if mapped:
+        wanted = frozenset(wanted.difference(mapped))
     top, nested_tables = _tables_for(wanted)
     canonical: dict[str, Any] = {}
     source: dict[str, tuple[int, str]] = {}
@@ -144,11 +156,16 @@ def split_record(
                 continue
         hit = top.get(key)
         if hit is None:
-            rest[key] = value
+            if not key.startswith(AIRBYTE_INTERNAL_PREFIX):
+                rest[key] = value
             continue
         lost = _claim(canonical, source, hit, key, value)
         if lost is not None:
             _keep_in_rest(rest, *lost)
+    if mapped:
+        for name, value in mapped.items():
+            if value is not None:
+                canonical[name] = value
     if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
         value = rest.pop(user_id_field, None)
         if value is not None:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from destination_identify.errors import RecordRejected
 
 _EPOCH_MS_THRESHOLD = 100_000_000_000  # above this a number is epoch milliseconds (year 5138 in seconds)
+_EXACT_FLOAT_INTEGER = 2**53  # above this, floats skip integers: the id would be a guess
 _DATE_TIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
@@ -52,7 +53,9 @@ def identifier_text(value: Any, field: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        if abs(value) <= _EXACT_FLOAT_INTEGER:
+            return str(int(value))
+        raise RecordRejected(f"{field}: a number too large to be an exact identifier (send it as text)")
     raise RecordRejected(f"{field}: expected a string or integer identifier, got {type_name(value)}")
 
 
@@ -124,8 +127,11 @@ def _iso_z(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def iso_from_epoch_ms(emitted_at_ms: int | float) -> str:
-    return _iso_z(datetime.fromtimestamp(emitted_at_ms / 1000, tz=timezone.utc))
+def iso_from_emitted_at(emitted_at: int | float) -> str:
+    """A record's `emitted_at`: epoch milliseconds per the protocol, though some clients
+    (PyAirbyte's cache) send seconds; small numbers are read as seconds."""
+    seconds = emitted_at / 1000 if abs(emitted_at) >= _EPOCH_MS_THRESHOLD else emitted_at
+    return _iso_z(datetime.fromtimestamp(seconds, tz=timezone.utc))
 
 
 def is_date_time_text(value: Any) -> bool:

@@ -48,27 +48,43 @@ class Writer:
         self._started = time.monotonic()
         self._next_progress = self._started + PROGRESS_EVERY_SECONDS
         self._max_in_flight = config.concurrency * 2
-        transport = Transport(
-            self.vendor.base_url,
-            self.vendor.headers(),
-            config.connect_timeout_seconds,
-            config.read_timeout_seconds,
-            config.concurrency,
-        )
-        self.deliverer = Deliverer(
-            self.vendor,
-            transport,
-            config.retry,
-            Pacer(self.vendor.requests_per_second),
-            self.counters,
-            warn=output.warn,
-            sleep=self._sleep_unless_stopping,
-        )
+        self._map = config.mapper.map if config.mapper is not None else self.vendor.map_record
+        self.dry_run = config.dry_run
+        self._previews_left = config.dry_run_preview_count
+        self._previewed = 0
+        self.batches = 0
+        self.deliverer: Deliverer | None = None
+        if not self.dry_run:  # a dry run opens no connection at all
+            transport = Transport(
+                self.vendor.base_url,
+                self.vendor.headers(),
+                config.connect_timeout_seconds,
+                config.read_timeout_seconds,
+                config.concurrency,
+            )
+            self.deliverer = Deliverer(
+                self.vendor,
+                transport,
+                config.retry,
+                Pacer(self.vendor.requests_per_second),
+                self.counters,
+                warn=output.warn,
+                sleep=self._sleep_unless_stopping,
+            )
         self.pool: SenderPool | None = None
 
     # ---- the loop --------------------------------------------------------------------------
+    def _deliver(self, batch: Batch) -> BatchOutcome:
+        return self.deliverer.deliver(batch.items)
+
+    @staticmethod
+    def _accept_without_sending(batch: Batch) -> BatchOutcome:
+        """The dry run's sender: every batch counts as accepted, nothing leaves the process."""
+        return BatchOutcome()
+
     def run(self, reader: LineReader) -> None:
-        self.pool = SenderPool(lambda batch: self.deliverer.deliver(batch.items), self.config.concurrency)
+        deliver = self._accept_without_sending if self.dry_run else self._deliver
+        self.pool = SenderPool(deliver, self.config.concurrency)
         try:
             self._read_all(reader)
             self._dispatch(self.builder.take())
@@ -146,7 +162,7 @@ class Writer:
             self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
             return
         try:
-            item = orjson.dumps(self.vendor.map_record(data, record.get("emitted_at"), stream.user_id_field))
+            item = orjson.dumps(self._map(data, record.get("emitted_at"), stream.user_id_field))
         except RecordRejected as rejection:
             self._reject_now(stream, position, rejection.reason)
             return
@@ -158,6 +174,8 @@ class Writer:
                 stream, position, f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
             )
             return
+        if self._previews_left:
+            self._preview(stream, position, item)
         epoch = self.ledger.opened()
         closed = self.builder.add(item, (stream, position, epoch), now)
         if closed is not None:
@@ -176,6 +194,7 @@ class Writer:
     def _dispatch(self, batch: Batch | None) -> None:
         if batch is None:
             return
+        self.batches += 1
         while self.pool.in_flight >= self._max_in_flight:
             self._settle_completed(timeout=None)
         self.pool.submit(batch)
@@ -253,11 +272,35 @@ class Writer:
         rate = read / max(now - self._started, 1e-9)
         self.out.info(f"progress: {read} records read, {delivered} delivered, {rate:.0f} records/s")
 
+    def _preview(self, stream: StreamContext, position: int, item: bytes) -> None:
+        """Dry run only: the user asked to see what would be sent, values included."""
+        if not self.dry_run:
+            return
+        self._previews_left -= 1
+        self._previewed += 1
+        self.out.info(
+            f"dry run payload {self._previewed} (record {position} of stream '{stream.label}'): "
+            + item.decode("utf-8", "replace")
+        )
+
+    def _dry_run_summary(self) -> None:
+        read = sum(stream.read for stream in self.streams.values())
+        valid = sum(stream.delivered for stream in self.streams.values())
+        rejected = sum(stream.rejected for stream in self.streams.values())
+        self.out.info(
+            f"dry run summary: nothing was sent (0 requests). {read} records seen, {valid} valid, "
+            f"{rejected} rejected (by reason: {self._top_reasons(10)}); {self.batches} batches would be sent "
+            f"(at most {self.vendor.limits.max_records} records or {self.vendor.limits.max_bytes} bytes each); "
+            f"{self.malformed} malformed input lines"
+        )
+
     def report_after_failure(self) -> None:
         """What was settled before a fatal error; the STATEs already echoed stay true."""
         self._final_report()
 
     def _final_report(self) -> None:
+        if self.dry_run:
+            self._dry_run_summary()
         elapsed = time.monotonic() - self._started
         read = sum(stream.read for stream in self.streams.values())
         for stream in self.streams.values():

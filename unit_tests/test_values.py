@@ -9,7 +9,7 @@ from destination_identify.values import (
     flatten,
     identifier_text,
     is_date_time_text,
-    iso_from_epoch_ms,
+    iso_from_emitted_at,
     iso_utc,
     number_text,
     scalar_text,
@@ -128,8 +128,8 @@ def test_unparseable_timestamps_are_rejected_without_the_value(value, reason):
     assert caught.value.reason == reason
 
 
-def test_iso_from_epoch_ms():
-    assert iso_from_epoch_ms(1709294400123) == "2024-03-01T12:00:00.123Z"
+def test_iso_from_emitted_at():
+    assert iso_from_emitted_at(1709294400123) == "2024-03-01T12:00:00.123Z"
 
 
 @pytest.mark.parametrize(

@@ -85,9 +85,23 @@ def test_primary_key_is_the_user_id_fallback():
 
 def test_timestamps_follow_each_records_emitted_at():
     vendor = thrivestack()
-    assert vendor.map_record({"user_id": "a"}, 1000, None)["timestamp"] == "1970-01-01T00:00:01.000Z"
-    assert vendor.map_record({"user_id": "b"}, 1000, None)["timestamp"] == "1970-01-01T00:00:01.000Z"
-    assert vendor.map_record({"user_id": "c"}, 2500, None)["timestamp"] == "1970-01-01T00:00:02.500Z"
+    assert vendor.map_record({"user_id": "a"}, 1732262400000, None)["timestamp"] == "2024-11-22T08:00:00.000Z"
+    assert vendor.map_record({"user_id": "b"}, 1732262400000, None)["timestamp"] == "2024-11-22T08:00:00.000Z"
+    assert vendor.map_record({"user_id": "c"}, 1732262402500, None)["timestamp"] == "2024-11-22T08:00:02.500Z"
+
+
+def test_emitted_at_in_seconds_is_read_as_seconds():
+    """PyAirbyte's cache path sends emitted_at in seconds; it must not land in 1970."""
+    assert thrivestack().map_record({"user_id": "a"}, 1732262400, None)["timestamp"] == "2024-11-22T08:00:00.000Z"
+
+
+def test_airbyte_bookkeeping_columns_are_never_sent():
+    event = thrivestack().map_record(
+        {"user_id": "a", "_airbyte_raw_id": "r1", "_airbyte_extracted_at": 1, "_airbyte_meta": {"changes": []}, "plan": "pro"},
+        1732262400000,
+        None,
+    )
+    assert event["traits"] == {"plan": "pro"}
 
 
 @pytest.mark.parametrize(

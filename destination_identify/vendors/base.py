@@ -175,8 +175,28 @@ class Vendor:
     def headers(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
-        """One record -> one item of the identify payload, or RecordRejected."""
+    def map_record(
+        self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
+    ) -> dict:
+        """One record -> one item of the identify payload, or RecordRejected.
+
+        `mapped`: canonical values chosen by the user's field_mapping (see fields.split_record)."""
+        raise NotImplementedError
+
+    # ---- field_mapping targets ------------------------------------------------------------
+    native_syntax: ClassVar[str] = ""  # how native targets are written, for error messages
+
+    def canonical_targets(self) -> frozenset:
+        """The canonical field names this vendor maps (valid field_mapping targets)."""
+        raise NotImplementedError
+
+    def native_target(self, target: str) -> Any:
+        """A vendor-native field_mapping target -> an opaque place for place_native, or None."""
+        return None
+
+    def place_native(self, payload: dict, place: Any, value: Any) -> None:
+        """Put a mapped value at a native place, under the vendor's value rules; RecordRejected
+        when the value cannot be sent there or another field already landed there."""
         raise NotImplementedError
 
     def batch_call(self, body: bytes) -> HttpCall:

@@ -33,6 +33,7 @@ FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
 WANTED = frozenset(FIELD_TABLE)
 _INVALID_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_KEY_LENGTH = 50
+_VALID_KEY = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_KEY_LENGTH)
 
 
 def attribute_key(name: str) -> str:
@@ -71,8 +72,10 @@ class CrowdPower(Vendor):
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
 
-    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
-        canonical, rest = split_record(data, WANTED, user_id_field)
+    def map_record(
+        self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
+    ) -> dict:
+        canonical, rest = split_record(data, WANTED, user_id_field, mapped)
         if "user_id" not in canonical and "email" not in canonical:
             raise RecordRejected("neither a user id nor an email")
         customer: dict[str, Any] = {}
@@ -89,6 +92,34 @@ class CrowdPower(Vendor):
             customer["custom_attributes"] = attributes
         customer["update_session"] = self.update_session
         return customer
+
+    native_syntax = "custom_attributes.<key> (key: letters, digits, - and _, at most 50 characters)"
+
+    def canonical_targets(self) -> frozenset:
+        return WANTED
+
+    def native_target(self, target: str) -> Any:
+        prefix = "custom_attributes."
+        if target.startswith(prefix):
+            key = target[len(prefix) :]
+            if _VALID_KEY.fullmatch(key):
+                return key
+            raise ConfigError(
+                f"field_mapping target '{target}': a CrowdPower custom attribute key has only letters, "
+                f"digits, - and _, at most {MAX_KEY_LENGTH} characters"
+            )
+        return None
+
+    def place_native(self, payload: dict, place: Any, value: Any) -> None:
+        flat = flatten({place: value}, attribute_value)
+        if not flat:
+            return
+        attributes = payload.setdefault("custom_attributes", {})
+        for name, converted in flat.items():
+            key = attribute_key(name)
+            if key in attributes:
+                raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
+            attributes[key] = converted
 
     def batch_call(self, body: bytes) -> HttpCall:
         return HttpCall("POST", "/customers/bulk", body)

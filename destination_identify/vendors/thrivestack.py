@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import split_record
-from destination_identify.values import identifier_text, iso_from_epoch_ms, scalar_text, text_list
+from destination_identify.values import identifier_text, iso_from_emitted_at, scalar_text, text_list
 from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
 
 # canonical field -> (part of the event, key inside it, converter)
@@ -53,8 +53,10 @@ class Thrivestack(Vendor):
             return {"x-api-key": self.api_key}
         return {"Authorization": f"Bearer {self.api_key}"}
 
-    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
-        canonical, rest = split_record(data, WANTED, user_id_field)
+    def map_record(
+        self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
+    ) -> dict:
+        canonical, rest = split_record(data, WANTED, user_id_field, mapped)
         if "user_id" not in canonical:
             raise RecordRejected("no user id (user_id, userId or the stream's primary key)")
         event: dict[str, Any] = {"user_id": identifier_text(canonical.pop("user_id"), "user_id")}
@@ -75,6 +77,26 @@ class Thrivestack(Vendor):
         event["timestamp"] = self._timestamp(emitted_at)
         return event
 
+    native_syntax = "traits.<name> or context.<name>"
+
+    def canonical_targets(self) -> frozenset:
+        return WANTED
+
+    def native_target(self, target: str) -> Any:
+        part, dot, key = target.partition(".")
+        if dot and part in ("traits", "context") and key.strip():
+            return (part, key)
+        return None
+
+    def place_native(self, payload: dict, place: Any, value: Any) -> None:
+        part, key = place
+        if part == "traits" and key == "enrichment_phone":
+            value = text_list(value, "traits.enrichment_phone")
+        section = payload.setdefault(part, {})
+        if key in section:
+            raise RecordRejected(f"two fields map to {part}.{key}; remove or rename one")
+        section[key] = value  # Thrivestack takes JSON as it is
+
     def _timestamp(self, emitted_at: Any) -> str:
         """Records of one read share emitted_at values; remember the last conversion."""
         if not isinstance(emitted_at, (int, float)) or isinstance(emitted_at, bool):
@@ -82,7 +104,7 @@ class Thrivestack(Vendor):
         last_value, last_text = self._last_emitted
         if emitted_at == last_value:
             return last_text
-        text = iso_from_epoch_ms(emitted_at)
+        text = iso_from_emitted_at(emitted_at)
         self._last_emitted = (emitted_at, text)
         return text
 

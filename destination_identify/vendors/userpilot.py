@@ -80,8 +80,10 @@ class Userpilot(Vendor):
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Token {self.api_key}", "X-API-Version": API_VERSION}
 
-    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
-        canonical, rest = split_record(data, self._wanted, user_id_field)
+    def map_record(
+        self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
+    ) -> dict:
+        canonical, rest = split_record(data, self._wanted, user_id_field, mapped)
         if "user_id" not in canonical:
             raise RecordRejected("no user id (user_id, userId or the stream's primary key)")
         user: dict[str, Any] = {"user_id": identifier_text(canonical["user_id"], "user_id")}
@@ -102,6 +104,25 @@ class Userpilot(Vendor):
         if metadata:
             user["metadata"] = metadata
         return user
+
+    native_syntax = "metadata.<key>"
+
+    def canonical_targets(self) -> frozenset:
+        return self._wanted
+
+    def native_target(self, target: str) -> Any:
+        prefix = "metadata."
+        if target.startswith(prefix) and target[len(prefix) :].strip():
+            return target[len(prefix) :]
+        return None
+
+    def place_native(self, payload: dict, place: Any, value: Any) -> None:
+        flat = flatten({place: value}, metadata_text)
+        if not flat:
+            return
+        metadata = payload.setdefault("metadata", {})
+        for key, text in flat.items():
+            _put(metadata, key, text)
 
     def batch_call(self, body: bytes) -> HttpCall:
         if self.mode == "bulk":

@@ -99,8 +99,10 @@ class Zaius(Vendor):
     def headers(self) -> dict[str, str]:
         return {"x-api-key": self.api_key}
 
-    def map_record(self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None) -> dict:
-        canonical, rest = split_record(data, WANTED, user_id_field)
+    def map_record(
+        self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
+    ) -> dict:
+        canonical, rest = split_record(data, WANTED, user_id_field, mapped)
         attributes: dict[str, Any] = {}
         user_id = canonical.pop("user_id", None)
         if user_id is not None and self.user_id_attribute:  # empty: the user id is not sent
@@ -122,6 +124,27 @@ class Zaius(Vendor):
         if not any(attributes.get(identifier) not in (None, "") for identifier in self.identifiers):
             raise RecordRejected(f"no identifier ({', '.join(self.identifiers)})")
         return {"attributes": attributes}
+
+    native_syntax = "an attribute name (no dots)"
+
+    def canonical_targets(self) -> frozenset:
+        return WANTED
+
+    def native_target(self, target: str) -> Any:
+        if not target.strip() or "." in target or target != target.strip():
+            return None
+        if target == self.user_id_attribute:
+            raise ConfigError(
+                f"field_mapping target '{target}' is the user id attribute (user_id_attribute): map to user_id instead"
+            )
+        return target
+
+    def place_native(self, payload: dict, place: Any, value: Any) -> None:
+        attributes = payload["attributes"]
+        for key, converted in flatten({place: value}, _scalar).items():
+            if key in attributes:
+                raise RecordRejected(f"two fields map to attribute '{key}'; remove or rename one")
+            attributes[key] = converted
 
     def batch_call(self, body: bytes) -> HttpCall:
         return HttpCall("POST", "/v3/profiles", body)
