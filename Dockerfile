@@ -8,6 +8,9 @@ COPY setup.py main.py README.md ./
 COPY destination_identify ./destination_identify
 RUN pip install --no-cache-dir .
 
+# Run as the base image's non-root user, as Airbyte's own build template does.
+USER airbyte
+
 ENV AIRBYTE_ENTRYPOINT="/usr/local/bin/destination-identify"
 ENTRYPOINT ["/usr/local/bin/destination-identify"]
 

