@@ -138,6 +138,24 @@ def split_record(
     if mapped:
         wanted = frozenset(wanted.difference(mapped))
     top, nested_tables = _tables_for(wanted)
+    routes = _routes_for(wanted, top, nested_tables, data)
+    if routes is None:
+        canonical, rest = _split_by_rank(data, top, nested_tables)
+    else:
+        canonical, rest = _split_by_routes(data, routes)
+    if mapped:
+        for name, value in mapped.items():
+            if value is not None:
+                canonical[name] = value
+    if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
+        value = rest.pop(user_id_field, None)
+        if value is not None:
+            canonical["user_id"] = value
+    return canonical, rest
+
+
+def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> tuple[dict, dict]:
+    """The general case: aliases compete for a canonical name and the best-ranked one wins."""
     canonical: dict[str, Any] = {}
     source: dict[str, tuple[int, str]] = {}
     rest: dict[str, Any] = {}
@@ -162,14 +180,74 @@ def split_record(
         lost = _claim(canonical, source, hit, key, value)
         if lost is not None:
             _keep_in_rest(rest, *lost)
-    if mapped:
-        for name, value in mapped.items():
-            if value is not None:
-                canonical[name] = value
-    if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
-        value = rest.pop(user_id_field, None)
-        if value is not None:
-            canonical["user_id"] = value
+    return canonical, rest
+
+
+# The fast path. Records of a stream share their field names, so where no two fields compete
+# for one canonical name, each field's destination depends only on its name: work it out once
+# per layout (the tuple of field names) and replay it. Layouts with competing aliases return
+# None and take the general path above; both give the same result (a test compares them).
+_DROP = object()
+_PLANS: dict[tuple, tuple | None] = {}
+MAX_PLANS = 4096
+
+
+def _routes_for(wanted: frozenset, top: dict, nested_tables: dict, data: Mapping[str, Any]) -> tuple | None:
+    layout = tuple(data)
+    cache_key = (wanted, layout)
+    try:
+        return _PLANS[cache_key]
+    except KeyError:
+        pass
+    routes = _plan_routes(top, nested_tables, layout)
+    if len(_PLANS) < MAX_PLANS:
+        _PLANS[cache_key] = routes
+    return routes
+
+
+def _plan_routes(top: dict, nested_tables: dict, layout: tuple) -> tuple | None:
+    """Per field: None (custom data), a canonical name, a nested alias table, or _DROP."""
+    routes: list[Any] = []
+    claimed: set[str] = set()
+    nested_names: set[str] = set()
+    for key in layout:
+        nested = nested_tables.get(key)
+        if nested is not None:
+            routes.append(nested)
+            nested_names.update(hit[0] for hit in nested.values())
+            continue
+        hit = top.get(key)
+        if hit is None:
+            routes.append(_DROP if key.startswith(AIRBYTE_INTERNAL_PREFIX) else None)
+        elif hit[0] in claimed:
+            return None
+        else:
+            claimed.add(hit[0])
+            routes.append(hit[0])
+    return None if claimed & nested_names else tuple(routes)
+
+
+def _split_by_routes(data: Mapping[str, Any], routes: tuple) -> tuple[dict, dict]:
+    canonical: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    source: dict[str, tuple[int, str]] = {}
+    for route, (key, value) in zip(routes, data.items()):
+        if value is None or route is _DROP:
+            continue
+        kind = value.__class__
+        if route.__class__ is dict and kind is dict:
+            leftover = _take_nested(key, value, route, canonical, source, rest)
+            if leftover:
+                rest[key] = leftover
+            continue
+        if kind is dict or kind is list:
+            value = drop_nulls(value)
+            if value is None:
+                continue
+        if route.__class__ is str:
+            canonical[route] = value
+        else:
+            rest[key] = value
     return canonical, rest
 
 

@@ -1,6 +1,16 @@
 """split_record: canonical fields by alias (top-level and nested), rest by own name, nulls dropped."""
 
-from destination_identify.fields import CANONICAL_FIELDS, drop_nulls, split_record
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from destination_identify.fields import (
+    CANONICAL_FIELDS,
+    TOP_LEVEL_ALIASES,
+    _split_by_rank,
+    _tables_for,
+    drop_nulls,
+    split_record,
+)
 
 ALL = frozenset(CANONICAL_FIELDS)
 
@@ -105,3 +115,26 @@ def test_non_object_address_is_kept_as_is():
     canonical, rest = split_record({"address": "1 Main St, London"}, ALL)
     assert canonical == {}
     assert rest == {"address": "1 Main St, London"}
+
+
+# ---- the per-layout fast path gives exactly what the general path gives ----------------------
+_ALIAS_NAMES = sorted({alias for aliases in TOP_LEVEL_ALIASES.values() for alias in aliases})
+_KEYS = st.sampled_from(_ALIAS_NAMES + ["address", "company", "plan", "_airbyte_raw_id", "tags"])
+_SUB_KEYS = st.sampled_from(["city", "street", "street1", "zip", "postal_code", "id", "name", "line3"])
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
+_VALUES = st.one_of(
+    _SCALARS,
+    st.dictionaries(_SUB_KEYS, _SCALARS, max_size=4),
+    st.lists(_SCALARS, max_size=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    record=st.dictionaries(_KEYS, _VALUES, max_size=8),
+    wanted=st.frozensets(st.sampled_from(CANONICAL_FIELDS), min_size=1),
+)
+def test_layout_fast_path_equals_the_general_path(record, wanted):
+    top, nested_tables = _tables_for(wanted)
+    assert split_record(record, wanted) == _split_by_rank(record, top, nested_tables)
+    assert split_record(record, wanted) == _split_by_rank(record, top, nested_tables)  # cached plan
