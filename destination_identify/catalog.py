@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass, field
 from collections import Counter
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from destination_identify.errors import ConfigError
+from destination_identify.operations import resolve_stream, vendor_operations
 from destination_identify.validation import RecordValidator, SchemaCompileError
 
 SUPPORTED_SYNC_MODES = ("append", "append_dedup")
@@ -24,6 +25,11 @@ class StreamContext:
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
     logged_rejections: int = 0
+    # Data activation: the destination object the stream writes (operations.Operation), its
+    # matching key (the stream's primary key), and the per-stream mapping the writer uses.
+    operation: Any = None
+    matching_key: str | None = None
+    map: Callable | None = None
 
     @property
     def label(self) -> str:
@@ -37,11 +43,13 @@ class StreamContext:
             self.reasons["(other reasons)"] += 1
 
 
-def load_streams(catalog: Any, warn) -> dict[tuple[str | None, str], StreamContext]:
-    """Stream contexts by (namespace, name); ConfigError for a sync mode we cannot honour."""
+def load_streams(catalog: Any, warn, vendor: Any = None) -> dict[tuple[str | None, str], StreamContext]:
+    """Stream contexts by (namespace, name); ConfigError for a sync mode we cannot honour, and for
+    a `destination_object_name` or matching key (`primary_key`) the vendor's objects lack."""
     if not isinstance(catalog, Mapping) or not isinstance(catalog.get("streams"), list):
         raise ConfigError("the configured catalog must be an object with a 'streams' list")
     streams = {}
+    operations = None
     for configured in catalog["streams"]:
         stream = configured.get("stream") or {}
         name = stream.get("name")
@@ -55,7 +63,18 @@ def load_streams(catalog: Any, warn) -> dict[tuple[str | None, str], StreamConte
                 f"cannot delete the ones a source no longer has, so only append and append_dedup (both "
                 f"upsert) are supported."
             )
-        streams[key] = StreamContext(key, _validator(stream, name, warn), _user_id_field(configured))
+        if configured.get("destination_object_name") is not None:  # data activation
+            if operations is None:
+                operations = vendor_operations(vendor) if vendor is not None else {}
+            title = vendor.title if vendor is not None else "this destination"
+            operation, matching_key = resolve_stream(operations, configured, name, title)
+            # the matching key, not a primary-key column, identifies the user: no user-id fallback
+            context = StreamContext(
+                key, _validator(stream, name, warn), None, operation=operation, matching_key=matching_key
+            )
+        else:
+            context = StreamContext(key, _validator(stream, name, warn), _user_id_field(configured))
+        streams[key] = context
     return streams
 
 

@@ -1,7 +1,12 @@
-"""The Airbyte shell: `spec`, `check` and `write` on top of the CDK's Destination.
+"""The Airbyte shell: `spec`, `check`, `discover` and `write` on top of the CDK's Destination.
 
 `write` bypasses the CDK's message parsing: it reads stdin as bytes (orjson, no pydantic
 round-trip that would drop the STATE's `id`), and writes STATEs itself, flushed one by one.
+
+`discover` (data activation, Airbyte 1.8+) is not a CDK destination command: it is added to the
+CDK's argument parsing and command dispatch here, answers one DESTINATION_CATALOG message (see
+protocol.py for the message class the CDK lacks, operations.py for what it holds), and reports a
+bad config as a config_error TRACE, as the CDK's entrypoint does for a source's discover.
 """
 
 import argparse
@@ -10,21 +15,30 @@ import sys
 from typing import Any, Iterable, Mapping
 
 from airbyte_cdk.destinations import Destination
+from airbyte_cdk.destinations.destination import logger as cdk_logger
+from airbyte_cdk.exception_handler import init_uncaught_exception_handler
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
     ConfiguredAirbyteCatalog,
+    FailureType,
     Status,
 )
-from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
+from airbyte_cdk.sources.utils.schema_helpers import check_config_against_spec_or_exit
+from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_identify.config import parse_config
 from destination_identify.errors import ConfigError
+from destination_identify.operations import destination_catalog
 from destination_identify.output import Output
+from destination_identify.protocol import destination_catalog_message, serialize_message
 from destination_identify.write_command import run_write
 from destination_identify.transport import Transport, TransportFailure
 
 class DestinationIdentify(Destination):
+    VALID_CMDS = Destination.VALID_CMDS | {"discover"}
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Validate the config, then one harmless request that proves the key (never a trace)."""
         try:
@@ -50,7 +64,47 @@ class DestinationIdentify(Destination):
     ) -> Iterable[AirbyteMessage]:
         raise NotImplementedError("write runs through run_write, which reads stdin itself")
 
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> dict:
+        """The destination catalog (`{"operations": [...]}`) of the configured vendor."""
+        try:
+            parsed = parse_config(config)
+        except ConfigError as error:
+            raise AirbyteTracedException(
+                message=f"Invalid configuration: {error}",
+                internal_message=str(error),
+                failure_type=FailureType.config_error,
+            ) from None
+        return destination_catalog(parsed.vendor)
+
+    def parse_args(self, args: list[str]) -> argparse.Namespace:
+        """The CDK's commands, plus `discover --config CONFIG`."""
+        if args[:1] != ["discover"]:
+            return super().parse_args(args)
+        parser = argparse.ArgumentParser(prog="destination-identify discover")
+        required = parser.add_argument_group("required named arguments")
+        required.add_argument("--config", type=str, required=True, help="path to the json configuration file")
+        parsed_args = parser.parse_args(args[1:])
+        parsed_args.command = "discover"
+        return parsed_args
+
+    def run(self, args: list[str]) -> None:
+        """The CDK's run, with a serializer that knows the DESTINATION_CATALOG message."""
+        init_uncaught_exception_handler(cdk_logger)
+        parsed_args = self.parse_args(args)
+        for message in self.run_cmd(parsed_args):
+            print(serialize_message(message))
+
+    def _run_discover(self, config_path: str) -> Iterable[AirbyteMessage]:
+        spec = self.spec(cdk_logger)
+        config = self.read_config(config_path=config_path)
+        update_secrets(get_secrets(spec.connectionSpecification, config))
+        check_config_against_spec_or_exit(config, spec)  # a config_error TRACE, as for a source
+        yield destination_catalog_message(self.discover(cdk_logger, config))
+
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
+        if parsed_args.command == "discover":
+            yield from self._run_discover(parsed_args.config)
+            return
         if parsed_args.command != "write":
             yield from super().run_cmd(parsed_args)
             return

@@ -16,6 +16,7 @@ from destination_identify.config import REJECTED_RATIO_MIN_RECORDS, ConnectorCon
 from destination_identify.delivery import BatchOutcome, Deliverer, DeliveryCounters
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.ledger import StateLedger
+from destination_identify.operations import bind_stream_maps
 from destination_identify.output import Output
 from destination_identify.retry import Pacer
 from destination_identify.senders import SenderPool
@@ -37,7 +38,7 @@ class Writer:
         self.config = config
         self.vendor = config.vendor
         self.out = output
-        self.streams = load_streams(catalog, output.warn)
+        self.streams = load_streams(catalog, output.warn, self.vendor)
         self.ledger = StateLedger()
         self.builder = BatchBuilder(
             self.vendor.limits, self.vendor.body_prefix, self.vendor.body_separator, self.vendor.body_suffix
@@ -49,6 +50,7 @@ class Writer:
         self._next_progress = self._started + PROGRESS_EVERY_SECONDS
         self._max_in_flight = config.concurrency * 2
         self._map = config.mapper.map if config.mapper is not None else self.vendor.map_record
+        bind_stream_maps(self.streams, self.vendor, self._map)
         self.dry_run = config.dry_run
         self._previews_left = config.dry_run_preview_count
         self._previewed = 0
@@ -162,7 +164,7 @@ class Writer:
             self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
             return
         try:
-            item = orjson.dumps(self._map(data, record.get("emitted_at"), stream.user_id_field))
+            item = orjson.dumps(stream.map(data, record.get("emitted_at"), stream.user_id_field))
         except RecordRejected as rejection:
             self._reject_now(stream, position, rejection.reason)
             return

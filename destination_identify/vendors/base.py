@@ -199,6 +199,21 @@ class Vendor:
         when the value cannot be sent there or another field already landed there."""
         raise NotImplementedError
 
+    # ---- data activation (operations.py builds the `discover` objects from these) ------------
+    def own_names(self) -> Mapping[str, str]:
+        """The vendor's own names of canonical fields it maps (`zip` -> `postal_code`): offered as
+        properties of its objects, each filling its canonical field. Derived from the field table."""
+        return {}
+
+    def native_fields(self) -> Mapping[str, tuple[str, str, str]]:
+        """Documented vendor fields no canonical field reaches: property -> (field_mapping native
+        target, JSON type, description). Each target must be accepted by `native_target`."""
+        return {}
+
+    def matching_keys(self) -> tuple[str, ...]:
+        """The properties the vendor resolves (finds or creates) a user by, best first."""
+        return ("user_id",)
+
     def batch_call(self, body: bytes) -> HttpCall:
         raise NotImplementedError
 

@@ -98,6 +98,13 @@ class CrowdPower(Vendor):
     def canonical_targets(self) -> frozenset:
         return WANTED
 
+    def own_names(self) -> Mapping[str, str]:
+        return {key: field for field, (key, _) in FIELD_TABLE.items() if key != field}
+
+    def matching_keys(self) -> tuple[str, ...]:
+        """CrowdPower finds a customer by user_id, else by email (vendor-facts)."""
+        return ("user_id", "email")
+
     def native_target(self, target: str) -> Any:
         prefix = "custom_attributes."
         if target.startswith(prefix):

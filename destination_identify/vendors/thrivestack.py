@@ -30,6 +30,24 @@ FIELD_TABLE: Mapping[str, tuple[str, str, Any]] = {
     "ip": ("context", "ip", scalar_text),
 }
 WANTED = frozenset(FIELD_TABLE)
+# The identify page's documented traits that no canonical field fills (vendor-docs 003); data
+# activation offers them as properties of the user object, sent as `traits.<name>` as they are.
+NATIVE_TRAITS: Mapping[str, str] = {
+    "enrichment_email_provider": "The provider of the user's email service (e.g. Gmail, Outlook, a custom domain).",
+    "enrichment_state_code": "The abbreviated code of the user's state or province.",
+    "enrichment_location": "A general description of where the user is based (city, state or region).",
+    "enrichment_country_code": "The ISO code of the user's country.",
+    "enrichment_employment_domain": "The domain of the user's employer, typically its website domain.",
+    "enrichment_employment_role": "The user's role within their company (e.g. Developer, Marketing Manager).",
+    "enrichment_employment_seniority": "The seniority of the user's role (e.g. Junior, Senior, Executive).",
+    "enrichment_employment_sub_role": "A more specific role of the user.",
+    "enrichment_facebook_handle": "The user's Facebook profile or page handle.",
+    "enrichment_github_handle": "The user's GitHub handle.",
+    "enrichment_linkedin_handle": "The user's LinkedIn handle.",
+    "enrichment_twitter_handle": "The user's Twitter handle.",
+    "enrichment_inactive_at": "The date or timestamp when the user became inactive.",
+    "enrichment_active_at": "The date or timestamp when the user became active.",
+}
 AUTH_METHODS = ("bearer", "x-api-key")
 
 
@@ -87,6 +105,12 @@ class Thrivestack(Vendor):
         if dot and part in ("traits", "context") and key.strip():
             return (part, key)
         return None
+
+    def own_names(self) -> Mapping[str, str]:
+        return {key: field for field, (part, key, _) in FIELD_TABLE.items() if part and key != field}
+
+    def native_fields(self) -> Mapping[str, tuple[str, str, str]]:
+        return {name: (f"traits.{name}", "string", text) for name, text in NATIVE_TRAITS.items()}
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
         part, key = place

@@ -32,6 +32,12 @@ JOB_DONE = "completed"
 JOB_FAILED = "failed"
 # Documented statuses before a job settles: queued, validating, processing, pending_refresh.
 
+# Userpilot's reserved user fields (vendor-facts) that no canonical field fills for it: data
+# activation offers them as properties of the user object, sent as `metadata.<name>`.
+RESERVED_METADATA: Mapping[str, str] = {
+    "name": "The user's full name (Userpilot's reserved `name` field).",
+    "email": "The user's email address (Userpilot's reserved `email` field).",
+}
 REALTIME_WANTED = frozenset({"user_id", "company_id", "company_name", "created_at"})
 BULK_WANTED = frozenset({"user_id", "company_id", "created_at"})
 
@@ -115,6 +121,9 @@ class Userpilot(Vendor):
         if target.startswith(prefix) and target[len(prefix) :].strip():
             return target[len(prefix) :]
         return None
+
+    def native_fields(self) -> Mapping[str, tuple[str, str, str]]:
+        return {name: (f"metadata.{name}", "string", text) for name, text in RESERVED_METADATA.items()}
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
         flat = flatten({place: value}, metadata_text)

@@ -44,6 +44,13 @@ FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
 # `user_id` goes to the configured identifier attribute.
 WANTED = frozenset(FIELD_TABLE) | {"name", "user_id"}
 BUILT_IN_IDENTIFIERS = ("email", "phone", "vuid", "zaius_id")
+# ODP default customer fields that no canonical field fills (see vendor-facts): data activation
+# offers them as properties of the user object, sent as attributes of the same name.
+NATIVE_ATTRIBUTES: Mapping[str, tuple[str, str]] = {
+    "dob_day": ("integer", "Day of the customer's date of birth (1-31)."),
+    "dob_month": ("integer", "Month of the customer's date of birth (1-12)."),
+    "dob_year": ("integer", "Year of the customer's date of birth."),
+}
 REGION_HOSTS = {"-eu1": "https://api.eu1.odp.optimizely.com", "-au1": "https://api.au1.odp.optimizely.com"}
 US_HOST = "https://api.zaius.com"
 CHECK_PROBE_EMAIL = "destination-identify-check@example.invalid"
@@ -138,6 +145,23 @@ class Zaius(Vendor):
                 f"field_mapping target '{target}' is the user id attribute (user_id_attribute): map to user_id instead"
             )
         return target
+
+    def own_names(self) -> Mapping[str, str]:
+        names = {key: field for field, (key, _) in FIELD_TABLE.items() if key != field}
+        if self.user_id_attribute and self.user_id_attribute not in WANTED:
+            names[self.user_id_attribute] = "user_id"  # the row's user id lands there
+        return names
+
+    def native_fields(self) -> Mapping[str, tuple[str, str, str]]:
+        return {
+            name: (name, kind, text) for name, (kind, text) in NATIVE_ATTRIBUTES.items() if name != self.user_id_attribute
+        }
+
+    def matching_keys(self) -> tuple[str, ...]:
+        """ODP merges profiles on any identifier: the configured one (also reached as user_id),
+        and its built-in email and phone (vuid and zaius_id are ODP's own, not warehouse data)."""
+        keys = ("user_id", self.user_id_attribute) if self.user_id_attribute else ()
+        return tuple(dict.fromkeys(keys + ("email", "phone")))
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
         attributes = payload["attributes"]
