@@ -188,13 +188,15 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 # per layout (the tuple of field names) and replay it. Layouts with competing aliases return
 # None and take the general path above; both give the same result (a test compares them).
 _DROP = object()
+_NO_NESTED: dict = {}
 _PLANS: dict[tuple, tuple | None] = {}
 MAX_PLANS = 4096
 
 
-def _routes_for(wanted: frozenset, top: dict, nested_tables: dict, data: Mapping[str, Any]) -> tuple | None:
+def _routes_for(wanted: Any, top: dict, nested_tables: dict, data: Mapping[str, Any]) -> tuple | None:
+    """The plan for this layout; `wanted` (or a nested table's id) keys the cache."""
     layout = tuple(data)
-    cache_key = (wanted, layout)
+    cache_key = (wanted if wanted.__class__ is frozenset else id(wanted), layout)
     try:
         return _PLANS[cache_key]
     except KeyError:
@@ -227,16 +229,36 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple) -> tuple | None:
     return None if claimed & nested_names else tuple(routes)
 
 
-def _split_by_routes(data: Mapping[str, Any], routes: tuple) -> tuple[dict, dict]:
-    canonical: dict[str, Any] = {}
-    rest: dict[str, Any] = {}
+def _split_by_routes(data: Mapping[str, Any], routes: tuple, canonical: dict | None = None) -> tuple[dict, dict]:
+    """Replay a plan. Inside a nested object (`canonical` given) the first result is what is
+    left of the object, the second the shared canonical dict."""
+    if canonical is not None:
+        rest: dict[str, Any] = {}
+        for route, (key, value) in zip(routes, data.items()):
+            if value is None:
+                continue
+            if value.__class__ is dict or value.__class__ is list:
+                value = drop_nulls(value)
+                if value is None:
+                    continue
+            if route.__class__ is str:
+                canonical[route] = value
+            else:
+                rest[key] = value
+        return rest, canonical
+    canonical = {}
+    rest = {}
     source: dict[str, tuple[int, str]] = {}
     for route, (key, value) in zip(routes, data.items()):
         if value is None or route is _DROP:
             continue
         kind = value.__class__
         if route.__class__ is dict and kind is dict:
-            leftover = _take_nested(key, value, route, canonical, source, rest)
+            sub_routes = _routes_for(route, route, _NO_NESTED, value)
+            if sub_routes is None:  # aliases compete inside this object
+                leftover = _take_nested(key, value, route, canonical, source, rest)
+            else:
+                leftover, _ = _split_by_routes(value, sub_routes, canonical)
             if leftover:
                 rest[key] = leftover
             continue

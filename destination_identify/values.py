@@ -136,7 +136,12 @@ def iso_from_emitted_at(emitted_at: int | float) -> str:
 
 def is_date_time_text(value: Any) -> bool:
     """True for strings that look like ISO-8601 date-times (not plain dates, not free text)."""
-    return isinstance(value, str) and len(value) >= 16 and _DATE_TIME_PREFIX.match(value) is not None
+    return (
+        isinstance(value, str)
+        and len(value) >= 16
+        and value[4:5] == "-"
+        and _DATE_TIME_PREFIX.match(value) is not None
+    )
 
 
 def flatten(

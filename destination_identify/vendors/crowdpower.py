@@ -7,6 +7,7 @@ characters; dates must be UNIX seconds.
 """
 
 import re
+from functools import lru_cache
 from typing import Any, Mapping
 
 from destination_identify.errors import ConfigError, RecordRejected
@@ -36,19 +37,27 @@ MAX_KEY_LENGTH = 50
 _VALID_KEY = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_KEY_LENGTH)
 
 
+@lru_cache(maxsize=4096)
 def attribute_key(name: str) -> str:
-    """A CrowdPower-valid key: other characters become `_`, at most 50 characters."""
+    """A CrowdPower-valid key: other characters become `_`, at most 50 characters.
+    (Cached: a stream's records share their field names.)"""
     key = _INVALID_KEY_CHARS.sub("_", name).strip("_") or "_"
     return key[:MAX_KEY_LENGTH]
 
 
 def attribute_value(value: Any, field: str) -> Any:
     """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds."""
-    if isinstance(value, bool) or isinstance(value, (int, float)):
+    kind = value.__class__
+    if kind is str:
+        return unix_seconds(value, field) if is_date_time_text(value) else value
+    if kind is bool or kind is int:
+        return value
+    if kind is float:
         scalar_text(value, field)  # rejects NaN and infinity
         return value
-    if is_date_time_text(value):
-        return unix_seconds(value, field)
+    if isinstance(value, (bool, int, float)):  # subclasses
+        scalar_text(value, field)
+        return value
     return scalar_text(value, field)
 
 
