@@ -1,0 +1,72 @@
+"""Bad input loses nothing: malformed lines and records of unknown streams are counted and
+reported, the sync goes on, and every STATE still accounts for every record sent to us."""
+
+from __future__ import annotations
+
+import json
+
+from integration_tests.cli import (
+    USERS,
+    configured_catalog,
+    connector_config,
+    record_data,
+    record_message,
+    run_cli,
+    state_message,
+    user_key_of,
+    write_args,
+)
+
+
+def test_malformed_lines_and_unknown_streams_are_reported_and_the_rest_delivered(tmp_path, emulator):
+    rows = [record_data(i) for i in range(5)]
+    lines = [record_message(USERS, rows[0], 1732262400000), record_message(USERS, rows[1], 1732262400000)]
+    path = tmp_path / "in.jsonl"
+    with open(path, "wb") as handle:
+        for message in lines:
+            handle.write(json.dumps(message).encode() + b"\n")
+        handle.write(b"{not json at all\n")  # line 3
+        handle.write(b'{"type": "RECORD", "record": "no object"}\n')  # line 4
+        handle.write(json.dumps(record_message((None, "ghosts"), rows[2], 1732262400000)).encode() + b"\n")  # line 5
+        handle.write(json.dumps(record_message(USERS, rows[3], 1732262400000)).encode() + b"\n")
+        handle.write(json.dumps(state_message(USERS, 4, 1, 3)).encode() + b"\n")
+    config = connector_config("thrivestack", emulator.url, top={"max_rejected_ratio": 1})
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), path)
+
+    assert result.returncode == 0
+    assert [event["user_id"] for event in emulator.accepted("thrivestack")] == [
+        user_key_of(rows[0]),
+        user_key_of(rows[1]),
+        user_key_of(rows[3]),
+    ]
+    warnings = result.logs("WARN")
+    assert "input line 3 is not a valid Airbyte message (not a JSON object); skipped and counted" in warnings
+    assert (
+        "input line 4 is not a valid Airbyte message (RECORD message without a 'record' object naming its stream); "
+        "skipped and counted"
+    ) in warnings
+    assert "rejected record 1 of stream 'ghosts': stream is not in the configured catalog" in warnings
+    [state] = result.states
+    assert state["state"]["destinationStats"]["recordCount"] == 3.0
+    assert state["state"]["destinationStats"]["rejectedRecordCount"] == 0.0
+    assert "2 malformed input lines" in result.final_log
+
+
+def test_a_failed_userpilot_bulk_job_stops_the_sync_naming_the_job(tmp_path, emulator):
+    rows = [record_data(i) for i in range(3)]
+    path = tmp_path / "in.jsonl"
+    with open(path, "wb") as handle:
+        for row in rows:
+            handle.write(json.dumps(record_message(USERS, row, 1732262400000)).encode() + b"\n")
+        handle.write(json.dumps(state_message(USERS, 3, 1, 3)).encode() + b"\n")
+    emulator.inject({"job_fails": True})
+    result = run_cli(write_args(tmp_path, connector_config("userpilot", emulator.url), configured_catalog([USERS])), path)
+
+    assert result.returncode == 1
+    assert result.states == []  # its records were never accepted, so the STATE is held back
+    [trace] = result.traces
+    error = trace["trace"]["error"]
+    assert error["failure_type"] == "transient_error"
+    assert error["message"].startswith("Userpilot bulk job bulk_identify:")
+    assert error["message"].endswith(" failed")
+    assert emulator.accepted("userpilot") == []
