@@ -142,7 +142,8 @@ def split_record(
     if routes is None:
         canonical, rest = _split_by_rank(data, top, nested_tables)
     else:
-        canonical, rest = _split_by_routes(data, routes)
+        canonical = {}
+        rest = _split_by_routes(data, routes, canonical)
     if mapped:
         for name, value in mapped.items():
             if value is not None:
@@ -193,7 +194,9 @@ _PLANS: dict[tuple, tuple | None] = {}
 MAX_PLANS = 4096
 
 
-def _routes_for(wanted: Any, top: dict, nested_tables: dict, data: Mapping[str, Any]) -> tuple | None:
+def _routes_for(
+    wanted: Any, top: dict, nested_tables: dict, data: Mapping[str, Any], drop_internal: bool = True
+) -> tuple | None:
     """The plan for this layout; `wanted` (or a nested table's id) keys the cache."""
     layout = tuple(data)
     cache_key = (wanted if wanted.__class__ is frozenset else id(wanted), layout)
@@ -201,13 +204,13 @@ def _routes_for(wanted: Any, top: dict, nested_tables: dict, data: Mapping[str, 
         return _PLANS[cache_key]
     except KeyError:
         pass
-    routes = _plan_routes(top, nested_tables, layout)
+    routes = _plan_routes(top, nested_tables, layout, drop_internal)
     if len(_PLANS) < MAX_PLANS:
         _PLANS[cache_key] = routes
     return routes
 
 
-def _plan_routes(top: dict, nested_tables: dict, layout: tuple) -> tuple | None:
+def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> tuple | None:
     """Per field: None (custom data), a canonical name, a nested alias table, or _DROP."""
     routes: list[Any] = []
     claimed: set[str] = set()
@@ -220,7 +223,7 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple) -> tuple | None:
             continue
         hit = top.get(key)
         if hit is None:
-            routes.append(_DROP if key.startswith(AIRBYTE_INTERNAL_PREFIX) else None)
+            routes.append(_DROP if drop_internal and key.startswith(AIRBYTE_INTERNAL_PREFIX) else None)
         elif hit[0] in claimed:
             return None
         else:
@@ -229,40 +232,19 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple) -> tuple | None:
     return None if claimed & nested_names else tuple(routes)
 
 
-def _split_by_routes(data: Mapping[str, Any], routes: tuple, canonical: dict | None = None) -> tuple[dict, dict]:
-    """Replay a plan. Inside a nested object (`canonical` given) the first result is what is
-    left of the object, the second the shared canonical dict."""
-    if canonical is not None:
-        rest: dict[str, Any] = {}
-        for route, (key, value) in zip(routes, data.items()):
-            if value is None:
-                continue
-            if value.__class__ is dict or value.__class__ is list:
-                value = drop_nulls(value)
-                if value is None:
-                    continue
-            if route.__class__ is str:
-                canonical[route] = value
-            else:
-                rest[key] = value
-        return rest, canonical
-    canonical = {}
-    rest = {}
-    source: dict[str, tuple[int, str]] = {}
+def _split_by_routes(data: Mapping[str, Any], routes: tuple, canonical: dict) -> dict:
+    """Replay a plan: canonical values go into `canonical`; returns everything else."""
+    rest: dict[str, Any] = {}
     for route, (key, value) in zip(routes, data.items()):
         if value is None or route is _DROP:
             continue
         kind = value.__class__
-        if route.__class__ is dict and kind is dict:
-            sub_routes = _routes_for(route, route, _NO_NESTED, value)
-            if sub_routes is None:  # aliases compete inside this object
-                leftover = _take_nested(key, value, route, canonical, source, rest)
-            else:
-                leftover, _ = _split_by_routes(value, sub_routes, canonical)
-            if leftover:
-                rest[key] = leftover
-            continue
         if kind is dict or kind is list:
+            if kind is dict and route.__class__ is dict:
+                leftover = _split_nested(key, value, route, canonical, rest)
+                if leftover:
+                    rest[key] = leftover
+                continue
             value = drop_nulls(value)
             if value is None:
                 continue
@@ -270,7 +252,15 @@ def _split_by_routes(data: Mapping[str, Any], routes: tuple, canonical: dict | N
             canonical[route] = value
         else:
             rest[key] = value
-    return canonical, rest
+    return rest
+
+
+def _split_nested(key: str, value: dict, table: dict, canonical: dict, rest: dict) -> dict | None:
+    """An `address`/`company` object on the fast path: its own plan, unless aliases compete in it."""
+    routes = _routes_for(table, table, _NO_NESTED, value, drop_internal=False)
+    if routes is None:
+        return _take_nested(key, value, table, canonical, {}, rest)
+    return _split_by_routes(value, routes, canonical) or None
 
 
 def _claim(canonical: dict, source: dict, hit: tuple[str, int], origin: str, value: Any) -> tuple[str, Any] | None:
