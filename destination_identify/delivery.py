@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from destination_identify.batching import PackedItems
 from destination_identify.errors import ConfigError, TransientSyncError, VendorProtocolError
 from destination_identify.retry import Pacer, RetryPolicy, parse_retry_after
 from destination_identify.transport import Transport, TransportFailure
@@ -55,6 +56,8 @@ class DeliveryCounters:
 
 
 def join_body(vendor: Vendor, items: Sequence[bytes]) -> bytes:
+    if isinstance(items, PackedItems):  # already joined by the separator
+        return b"".join((vendor.body_prefix, items.buffer, vendor.body_suffix))
     return vendor.body_prefix + vendor.body_separator.join(items) + vendor.body_suffix
 
 

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from destination_identify.batching import BatchBuilder
+from destination_identify.batching import BatchBuilder, PackedItems
 from destination_identify.delivery import join_body
 from destination_identify.vendors import vendor_from_config
 from destination_identify.vendors.base import BatchLimits
@@ -67,7 +67,7 @@ def test_random_items_never_exceed_either_cap(vendor_name):
         assert batch.body_bytes == len(body)
     # Each batch was closed only because the next item would not fit.
     for batch, following in zip(batches, batches[1:]):
-        grown = len(join_body(vendor, batch.items + [following.items[0]]))
+        grown = len(join_body(vendor, list(batch.items) + [following.items[0]]))
         assert len(batch.items) == limits.max_records or grown > limits.max_bytes
 
 
@@ -96,3 +96,11 @@ def test_take_returns_the_partial_batch_and_starts_a_fresh_one():
     assert builder.current.items == [] and builder.current.body_bytes == 2
     builder.add(b"3", ("s", 3, 1), now=20.0)
     assert builder.take().opened_at == 20.0
+
+
+def test_packed_items_read_back_exactly_and_join_without_copies_of_each_item():
+    items = PackedItems(b",", [b'{"a":1}', b"[]", b'"x"'])
+    assert len(items) == 3
+    assert [items[0], items[1], items[2], items[-1]] == [b'{"a":1}', b"[]", b'"x"', b'"x"']
+    assert items[1:] == [b"[]", b'"x"']
+    assert bytes(items.buffer) == b'{"a":1},[],"x"'
