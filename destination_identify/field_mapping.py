@@ -17,7 +17,7 @@ It knows vendors only through the `Vendor` hooks (canonical_targets, native_targ
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from destination_identify.errors import ConfigError
+from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import drop_nulls, split_record
 from destination_identify.vendors.base import Vendor
 
@@ -101,6 +101,14 @@ class RecordMapper:
                 natives.append((rule.place, value))
         if self.drop_unmapped:
             data, _ = split_record(data, self._wanted - self._canonical_names, user_id_field)
+        if natives and self.vendor.native_places_are_fields:
+            # The vendor keeps custom data under field names (Zaius attributes): a native value
+            # is a field of that name, so the vendor's own checks (identifiers) see it too.
+            for place, value in natives:
+                if place in data:
+                    raise RecordRejected(f"two fields map to '{place}'; remove or rename one")
+                data[place] = value
+            natives = []
         payload = self.vendor.map_record(data, emitted_at, user_id_field, mapped or None)
         for place, value in natives:
             self.vendor.place_native(payload, place, value)

@@ -215,3 +215,10 @@ def test_no_controls_is_the_vendor_mapping_unchanged():
     assert m.map(data, EMITTED, None) == parse_config(
         {"vendor": {"vendor": "thrivestack", "api_key": "k"}}
     ).vendor.map_record(data, EMITTED, None)
+
+
+def test_a_zaius_identifier_reached_only_through_field_mapping_identifies_the_record():
+    """`vuid` is not canonical: mapped as a native attribute, it must still count as an identifier."""
+    zaius = mapper("zaius", {"user_id_attribute": ""}, field_mapping=rules(("device.id", "vuid")))
+    payload = zaius.map({"device": {"id": "v-1"}, "plan": "pro"}, 1732262400000, None)
+    assert payload == {"attributes": {"vuid": "v-1", "plan": "pro"}}

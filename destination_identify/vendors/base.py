@@ -156,6 +156,8 @@ class Vendor:
     body_suffix: bytes = b"]"
     requests_per_second: float | None = None
     default_concurrency: int = 4
+    # True where a native target is just a custom-data field name (field_mapping places it there).
+    native_places_are_fields: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         reject_unknown_options(options, COMMON_OPTIONS | self.extra_options, f"the {self.title} settings")

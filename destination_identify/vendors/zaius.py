@@ -89,6 +89,7 @@ class Zaius(Vendor):
     limits = BatchLimits(max_records=500, max_bytes=4_000_000)
     requests_per_second = 9.5  # the account limit is 10/s; keep a margin for other clients
     default_concurrency = 2
+    native_places_are_fields = True  # any attribute name; identifiers like vuid included
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
