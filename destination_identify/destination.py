@@ -36,6 +36,7 @@ from destination_identify.protocol import destination_catalog_message, serialize
 from destination_identify.write_command import run_write
 from destination_identify.transport import Transport, TransportFailure
 
+
 class DestinationIdentify(Destination):
     VALID_CMDS = Destination.VALID_CMDS | {"discover"}
 
