@@ -35,9 +35,6 @@ class Output:
     def state(self, message: dict) -> None:
         self._write(message, flush=True)
 
-    def message(self, message: dict) -> None:
-        self._write(message, flush=True)
-
     def log(self, level: str, text: str) -> None:
         self._write({"type": "LOG", "log": {"level": level, "message": self.mask(text)}}, flush=level != "INFO")
 

@@ -57,7 +57,6 @@ class Transport:
             retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         )
-        self.display_origin = self._origin
 
     def send(self, call: HttpCall) -> Response:
         url = f"{self._origin}{self._prefix}{call.path}"
