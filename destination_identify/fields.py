@@ -70,26 +70,10 @@ def drop_nulls(value: Any) -> Any:
     """Nulls would erase vendor data: remove them at every depth. Returns None if nothing is left."""
     kind = value.__class__
     if kind is dict:
-        kept = {}
-        for key, item in value.items():
-            if item is None:
-                continue
-            if item.__class__ is dict or item.__class__ is list:
-                item = drop_nulls(item)
-                if item is None:
-                    continue
-            kept[key] = item
+        kept = {key: clean for key, item in value.items() if (clean := drop_nulls(item)) is not None}
         return kept or None
     if kind is list:
-        kept_list = []
-        for item in value:
-            if item is None:
-                continue
-            if item.__class__ is dict or item.__class__ is list:
-                item = drop_nulls(item)
-                if item is None:
-                    continue
-            kept_list.append(item)
+        kept_list = [clean for item in value if (clean := drop_nulls(item)) is not None]
         return kept_list or None
     return value
 
