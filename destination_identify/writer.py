@@ -49,7 +49,8 @@ class Writer:
         self._started = time.monotonic()
         self._next_progress = self._started + PROGRESS_EVERY_SECONDS
         self._max_in_flight = config.concurrency * 2
-        self._map = config.mapper.map if config.mapper is not None else self.vendor.map_record
+        mapper = config.mapper
+        self._map = mapper.map if mapper is not None and mapper.active else self.vendor.map_record
         bind_stream_maps(self.streams, self.vendor, self._map)
         self.dry_run = config.dry_run
         self._previews_left = config.dry_run_preview_count
