@@ -101,18 +101,28 @@ class RecordMapper:
                 natives.append((rule.place, value))
         if self.drop_unmapped:
             data, _ = split_record(data, self._wanted - self._canonical_names, user_id_field)
-        if natives and self.vendor.native_places_are_fields:
-            # The vendor keeps custom data under field names (Zaius attributes): a native value
-            # is a field of that name, so the vendor's own checks (identifiers) see it too.
-            for place, value in natives:
-                if place in data:
-                    raise RecordRejected(f"two fields map to '{place}'; remove or rename one")
-                data[place] = value
-            natives = []
+        natives = natives_into_data(self.vendor, data, natives)
         payload = self.vendor.map_record(data, emitted_at, user_id_field, mapped or None)
-        for place, value in natives:
-            self.vendor.place_native(payload, place, value)
+        place_natives(self.vendor, payload, natives)
         return payload
+
+
+def natives_into_data(vendor: Vendor, data: dict, natives: list) -> list:
+    """Where the vendor keeps custom data under field names (Zaius attributes), a native value is
+    just a field of that name: put it in `data`, so the vendor's own checks (identifiers) see it.
+    Returns the natives still to be placed after mapping."""
+    if not natives or not vendor.native_places_are_fields:
+        return natives
+    for place, value in natives:
+        if place in data:
+            raise RecordRejected(f"two fields map to '{place}'; remove or rename one")
+        data[place] = value
+    return []
+
+
+def place_natives(vendor: Vendor, payload: dict, natives: list) -> None:
+    for place, value in natives:
+        vendor.place_native(payload, place, value)
 
 
 def compile_mapping(vendor: Vendor, field_mapping: Any, exclude_fields: Any, unmapped_fields: Any) -> RecordMapper:

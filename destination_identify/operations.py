@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from destination_identify.errors import ConfigError, RecordRejected
+from destination_identify.field_mapping import natives_into_data, place_natives
 from destination_identify.fields import CANONICAL_FIELDS, drop_nulls
 from destination_identify.vendors.base import Vendor
 
@@ -195,10 +196,10 @@ class OperationMapper:
                 value = drop_nulls(value)
             if value is not None:
                 natives.append((place, value))
+        natives = natives_into_data(self.vendor, data, natives)
         # The matching key, not a primary-key column, identifies the user here: no fallback.
         payload = self.base_map(data, emitted_at, None)
-        for place, value in natives:
-            self.vendor.place_native(payload, place, value)
+        place_natives(self.vendor, payload, natives)
         return payload
 
 

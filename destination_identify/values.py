@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 from destination_identify.errors import RecordRejected
 
+NO_USER_ID = "no user id (user_id, userId or the stream's primary key)"
+
 _EPOCH_MS_THRESHOLD = 100_000_000_000  # above this a number is epoch milliseconds (year 5138 in seconds)
 _EXACT_FLOAT_INTEGER = 2**53  # above this, floats skip integers: the id would be a guess
 _DATE_TIME_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -42,6 +44,18 @@ def scalar_text(value: Any, field: str) -> str:
         except ValueError:
             raise RecordRejected(f"{field}: not a finite number") from None
     raise RecordRejected(f"{field}: expected text, got {type_name(value)}")
+
+
+def json_scalar(value: Any, field: str) -> Any:
+    """Where a vendor takes flat JSON scalars: strings, numbers and booleans as they are (NaN and
+    infinity rejected), anything else as text or rejected by `scalar_text`."""
+    kind = value.__class__
+    if kind is str or kind is bool or kind is int:
+        return value
+    if isinstance(value, (int, float)):  # floats (NaN and infinity are refused) and subclasses
+        scalar_text(value, field)
+        return value
+    return scalar_text(value, field)
 
 
 def identifier_text(value: Any, field: str) -> str:

@@ -16,6 +16,7 @@ from destination_identify.values import (
     flatten,
     identifier_text,
     is_date_time_text,
+    json_scalar,
     scalar_text,
     unix_seconds,
 )
@@ -47,18 +48,22 @@ def attribute_key(name: str) -> str:
 
 def attribute_value(value: Any, field: str) -> Any:
     """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds."""
-    kind = value.__class__
-    if kind is str:
-        return unix_seconds(value, field) if is_date_time_text(value) else value
-    if kind is bool or kind is int:
-        return value
-    if kind is float:
-        scalar_text(value, field)  # rejects NaN and infinity
-        return value
-    if isinstance(value, (bool, int, float)):  # subclasses
-        scalar_text(value, field)
-        return value
-    return scalar_text(value, field)
+    if value.__class__ is str and is_date_time_text(value):
+        return unix_seconds(value, field)
+    return json_scalar(value, field)
+
+
+def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
+    """Flatten `fields` into valid custom attributes; a key two fields would share rejects the record."""
+    flat = flatten(fields, attribute_value)
+    if not flat:
+        return
+    attributes = customer.setdefault("custom_attributes", {})
+    for name, value in flat.items():
+        key = attribute_key(name)
+        if key in attributes:
+            raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
+        attributes[key] = value
 
 
 class CrowdPower(Vendor):
@@ -92,13 +97,7 @@ class CrowdPower(Vendor):
             key, convert = FIELD_TABLE[field]
             customer[key] = convert(value, field)
         if rest:
-            attributes: dict[str, Any] = {}
-            for name, value in flatten(rest, attribute_value).items():
-                key = attribute_key(name)
-                if key in attributes:
-                    raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
-                attributes[key] = value
-            customer["custom_attributes"] = attributes
+            put_attributes(customer, rest)
         customer["update_session"] = self.update_session
         return customer
 
@@ -127,15 +126,7 @@ class CrowdPower(Vendor):
         return None
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
-        flat = flatten({place: value}, attribute_value)
-        if not flat:
-            return
-        attributes = payload.setdefault("custom_attributes", {})
-        for name, converted in flat.items():
-            key = attribute_key(name)
-            if key in attributes:
-                raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
-            attributes[key] = converted
+        put_attributes(payload, {place: value})
 
     def batch_call(self, body: bytes) -> HttpCall:
         return HttpCall("POST", "/customers/bulk", body)

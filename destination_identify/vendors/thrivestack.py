@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import split_record
-from destination_identify.values import identifier_text, iso_from_emitted_at, scalar_text, text_list
+from destination_identify.values import NO_USER_ID, identifier_text, iso_from_emitted_at, scalar_text, text_list
 from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
 
 # canonical field -> (part of the event, key inside it, converter)
@@ -76,7 +76,7 @@ class Thrivestack(Vendor):
     ) -> dict:
         canonical, rest = split_record(data, WANTED, user_id_field, mapped)
         if "user_id" not in canonical:
-            raise RecordRejected("no user id (user_id, userId or the stream's primary key)")
+            raise RecordRejected(NO_USER_ID)
         event: dict[str, Any] = {"user_id": identifier_text(canonical.pop("user_id"), "user_id")}
         traits: dict[str, Any] = {}
         context: dict[str, Any] = {}

@@ -13,7 +13,7 @@ import orjson
 
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import split_record
-from destination_identify.values import flatten, identifier_text, iso_utc, scalar_text
+from destination_identify.values import NO_USER_ID, flatten, identifier_text, iso_utc, scalar_text
 from destination_identify.vendors.base import (
     Accepted,
     BatchLimits,
@@ -40,10 +40,6 @@ RESERVED_METADATA: Mapping[str, str] = {
 }
 REALTIME_WANTED = frozenset({"user_id", "company_id", "company_name", "created_at"})
 BULK_WANTED = frozenset({"user_id", "company_id", "created_at"})
-
-
-def metadata_text(value: Any, field: str) -> str:
-    return scalar_text(value, field)
 
 
 class Userpilot(Vendor):
@@ -91,9 +87,9 @@ class Userpilot(Vendor):
     ) -> dict:
         canonical, rest = split_record(data, self._wanted, user_id_field, mapped)
         if "user_id" not in canonical:
-            raise RecordRejected("no user id (user_id, userId or the stream's primary key)")
+            raise RecordRejected(NO_USER_ID)
         user: dict[str, Any] = {"user_id": identifier_text(canonical["user_id"], "user_id")}
-        metadata = flatten(rest, metadata_text)
+        metadata = flatten(rest, scalar_text)
         if "created_at" in canonical:
             _put(metadata, "created_at", iso_utc(canonical["created_at"], "created_at"))
         company_id = canonical.get("company_id")
@@ -126,7 +122,7 @@ class Userpilot(Vendor):
         return {name: (f"metadata.{name}", "string", text) for name, text in RESERVED_METADATA.items()}
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
-        flat = flatten({place: value}, metadata_text)
+        flat = flatten({place: value}, scalar_text)
         if not flat:
             return
         metadata = payload.setdefault("metadata", {})

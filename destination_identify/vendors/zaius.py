@@ -13,7 +13,7 @@ import orjson
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import split_record
 from destination_identify.redact import redact_vendor_text
-from destination_identify.values import flatten, identifier_text, scalar_text
+from destination_identify.values import flatten, identifier_text, json_scalar, scalar_text
 from destination_identify.vendors.base import (
     BatchLimits,
     BatchRefused,
@@ -81,6 +81,14 @@ def split_name(name: str) -> tuple[str, str]:
     return words[0], " ".join(words[1:])
 
 
+def put_attributes(attributes: dict, fields: Mapping[str, Any]) -> None:
+    """Flat scalar attributes; a name two fields would share rejects the record."""
+    for key, value in flatten(fields, json_scalar).items():
+        if key in attributes:
+            raise RecordRejected(f"two fields map to attribute '{key}'; remove or rename one")
+        attributes[key] = value
+
+
 class Zaius(Vendor):
     name = "zaius"
     title = "Zaius (Optimizely Data Platform)"
@@ -125,10 +133,7 @@ class Zaius(Vendor):
                 attributes["first_name"] = first
             if last and "last_name" not in attributes:
                 attributes["last_name"] = last
-        for key, value in flatten(rest, _scalar).items():
-            if key in attributes:
-                raise RecordRejected(f"two fields map to attribute '{key}'; remove or rename one")
-            attributes[key] = value
+        put_attributes(attributes, rest)
         if not any(attributes.get(identifier) not in (None, "") for identifier in self.identifiers):
             raise RecordRejected(f"no identifier ({', '.join(self.identifiers)})")
         return {"attributes": attributes}
@@ -165,11 +170,7 @@ class Zaius(Vendor):
         return tuple(dict.fromkeys(keys + ("email", "phone")))
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
-        attributes = payload["attributes"]
-        for key, converted in flatten({place: value}, _scalar).items():
-            if key in attributes:
-                raise RecordRejected(f"two fields map to attribute '{key}'; remove or rename one")
-            attributes[key] = converted
+        put_attributes(payload["attributes"], {place: value})
 
     def batch_call(self, body: bytes) -> HttpCall:
         return HttpCall("POST", "/v3/profiles", body)
@@ -197,12 +198,6 @@ class Zaius(Vendor):
                 return RowsRefused(reasons)
         return BatchRefused(f"Zaius answered {status}: {vendor_message(body)}")
 
-
-def _scalar(value: Any, field: str) -> Any:
-    if isinstance(value, (bool, int, float)):
-        scalar_text(value, field)  # rejects NaN and infinity
-        return value
-    return scalar_text(value, field)
 
 
 def _invalids(body: bytes) -> dict[int, str]:
