@@ -73,6 +73,11 @@ def drop_nulls(value: Any) -> Any:
         kept = {key: clean for key, item in value.items() if (clean := drop_nulls(item)) is not None}
         return kept or None
     if kind is list:
+        for item in value:  # the common list of plain scalars is kept as it is
+            if item is None or item.__class__ is dict or item.__class__ is list:
+                break
+        else:
+            return value or None
         kept_list = [clean for item in value if (clean := drop_nulls(item)) is not None]
         return kept_list or None
     return value
@@ -122,12 +127,12 @@ def split_record(
     if mapped:
         wanted = frozenset(wanted.difference(mapped))
     top, nested_tables = _tables_for(wanted)
-    routes = _routes_for(wanted, top, nested_tables, data)
-    if routes is None:
+    splitter = _splitter_for(wanted, top, nested_tables, data)
+    if splitter is None:
         canonical, rest = _split_by_rank(data, top, nested_tables)
     else:
         canonical = {}
-        rest = _split_by_routes(data, routes, canonical)
+        rest = splitter(data, canonical)
     if mapped:
         for name, value in mapped.items():
             if value is not None:
@@ -170,28 +175,33 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 
 # The fast path. Records of a stream share their field names, so where no two fields compete
 # for one canonical name, each field's destination depends only on its name: work it out once
-# per layout (the tuple of field names) and replay it. Layouts with competing aliases return
-# None and take the general path above; both give the same result (a test compares them).
+# per layout (the tuple of field names) and compile it into a small function that unpacks the
+# values and routes each by position, with no per-field lookups. Layouts with competing aliases
+# take the general path above; both give the same result, key order included (a property test
+# compares them). Code generation, as dataclasses and fastjsonschema do it: the source holds
+# only `repr()` literals of field names, never values.
 _DROP = object()
 _NO_NESTED: dict = {}
-_PLANS: dict[tuple, tuple | None] = {}
-MAX_PLANS = 4096
+_SPLITTERS: dict[tuple, Any] = {}
+MAX_LAYOUTS = 4096  # distinct layouts compiled per process; later ones take the general path
+MAX_COMPILED_FIELDS = 250  # wider records take the general path (a local variable per field)
 
 
-def _routes_for(
+def _splitter_for(
     wanted: Any, top: dict, nested_tables: dict, data: Mapping[str, Any], drop_internal: bool = True
-) -> tuple | None:
-    """The plan for this layout; `wanted` (or a nested table's id) keys the cache."""
+) -> Any:
+    """The compiled splitter for this layout, or None; `wanted` (or a nested table's id) keys the cache."""
     layout = tuple(data)
     cache_key = (wanted if wanted.__class__ is frozenset else id(wanted), layout)
     try:
-        return _PLANS[cache_key]
+        return _SPLITTERS[cache_key]
     except KeyError:
         pass
+    if len(_SPLITTERS) >= MAX_LAYOUTS or len(layout) > MAX_COMPILED_FIELDS:
+        return None
     routes = _plan_routes(top, nested_tables, layout, drop_internal)
-    if len(_PLANS) < MAX_PLANS:
-        _PLANS[cache_key] = routes
-    return routes
+    splitter = _SPLITTERS[cache_key] = None if routes is None else _compile_splitter(layout, routes)
+    return splitter
 
 
 def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> tuple | None:
@@ -216,35 +226,54 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: b
     return None if claimed & nested_names else tuple(routes)
 
 
-def _split_by_routes(data: Mapping[str, Any], routes: tuple, canonical: dict) -> dict:
-    """Replay a plan: canonical values go into `canonical`; returns everything else."""
-    rest: dict[str, Any] = {}
-    for route, (key, value) in zip(routes, data.items()):
-        if value is None or route is _DROP:
+def _compile_splitter(layout: tuple, routes: tuple) -> Any:
+    """`split(data, canonical) -> rest` for records of exactly this layout (see _split_by_rank
+    for the rules: nulls dropped at every depth, nested objects split by their own table)."""
+    lines = ["def split(data, canonical):", "    rest = {}"]
+    names = [f"v{index}" for index in range(len(layout))]
+    if len(layout) == 1:
+        lines.append(f"    {names[0]}, = data.values()")
+    elif layout:
+        lines.append(f"    {', '.join(names)} = data.values()")
+    tables = {}
+    for index, (key, route, name) in enumerate(zip(layout, routes, names)):
+        if route is _DROP:
             continue
-        kind = value.__class__
-        if kind is dict or kind is list:
-            if kind is dict and route.__class__ is dict:
-                leftover = _split_nested(key, value, route, canonical, rest)
-                if leftover:
-                    rest[key] = leftover
-                continue
-            value = drop_nulls(value)
-            if value is None:
-                continue
-        if route.__class__ is str:
-            canonical[route] = value
-        else:
-            rest[key] = value
-    return rest
+        field = repr(key)
+        lines.append(f"    if {name} is not None:")
+        lines.append(f"        kind = {name}.__class__")
+        if route.__class__ is dict:
+            tables[f"table{index}"] = route
+            lines.append("        if kind is dict:")
+            lines.append(f"            leftover = split_nested({field}, {name}, table{index}, canonical, rest)")
+            lines.append("            if leftover:")
+            lines.append(f"                rest[{field}] = leftover")
+            lines.append("        elif kind is list:")
+            lines.append(f"            {name} = drop_nulls({name})")
+            lines.append(f"            if {name} is not None:")
+            lines.append(f"                rest[{field}] = {name}")
+            lines.append("        else:")
+            lines.append(f"            rest[{field}] = {name}")
+            continue
+        target = f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]"
+        lines.append("        if kind is dict or kind is list:")
+        lines.append(f"            {name} = drop_nulls({name})")
+        lines.append(f"            if {name} is not None:")
+        lines.append(f"                {target} = {name}")
+        lines.append("        else:")
+        lines.append(f"            {target} = {name}")
+    lines.append("    return rest")
+    namespace = {"drop_nulls": drop_nulls, "split_nested": _split_nested, **tables}
+    exec(compile("\n".join(lines), "<fields.split layout>", "exec"), namespace)  # noqa: S102 - our own literals only
+    return namespace["split"]
 
 
 def _split_nested(key: str, value: dict, table: dict, canonical: dict, rest: dict) -> dict | None:
-    """An `address`/`company` object on the fast path: its own plan, unless aliases compete in it."""
-    routes = _routes_for(table, table, _NO_NESTED, value, drop_internal=False)
-    if routes is None:
+    """An `address`/`company` object on the fast path: its own splitter, unless aliases compete in it."""
+    splitter = _splitter_for(table, table, _NO_NESTED, value, drop_internal=False)
+    if splitter is None:
         return _take_nested(key, value, table, canonical, {}, rest)
-    return _split_by_routes(value, routes, canonical) or None
+    return splitter(value, canonical) or None
 
 
 def _claim(canonical: dict, source: dict, hit: tuple[str, int], origin: str, value: Any) -> tuple[str, Any] | None:
