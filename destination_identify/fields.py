@@ -92,19 +92,11 @@ def _keep_in_rest(rest: dict, field: str, value: Any) -> None:
         rest[field] = value
 
 
-_TABLES: dict[frozenset, tuple[dict, dict]] = {}
-
-
 def _tables_for(wanted: frozenset) -> tuple[dict, dict]:
-    """The alias tables restricted to the canonical names a vendor maps (cached per vendor)."""
-    tables = _TABLES.get(wanted)
-    if tables is None:
-        top = {alias: hit for alias, hit in _TOP.items() if hit[0] in wanted}
-        nested = {
-            parent: {key: hit for key, hit in keys.items() if hit[0] in wanted} for parent, keys in _NESTED.items()
-        }
-        tables = _TABLES[wanted] = (top, {parent: keys for parent, keys in nested.items() if keys})
-    return tables
+    """The alias tables restricted to the canonical names a vendor maps."""
+    top = {alias: hit for alias, hit in _TOP.items() if hit[0] in wanted}
+    nested = {parent: {key: hit for key, hit in keys.items() if hit[0] in wanted} for parent, keys in _NESTED.items()}
+    return top, {parent: keys for parent, keys in nested.items() if keys}
 
 
 def split_record(
@@ -123,25 +115,10 @@ def split_record(
     `mapped` (from the user's field_mapping) holds explicit canonical values: they win, and the
     record's default aliases of those names stay in the rest under their own names (a None value
     means mapped but absent from this record: the canonical field stays empty).
+
+    Vendors hold a `splitter_for(wanted)` and call its `split` directly (same result, no lookup).
     """
-    if mapped:
-        wanted = frozenset(wanted.difference(mapped))
-    top, nested_tables = _tables_for(wanted)
-    splitter = _splitter_for(wanted, top, nested_tables, data)
-    if splitter is None:
-        canonical, rest = _split_by_rank(data, top, nested_tables)
-    else:
-        canonical = {}
-        rest = splitter(data, canonical)
-    if mapped:
-        for name, value in mapped.items():
-            if value is not None:
-                canonical[name] = value
-    if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
-        value = rest.pop(user_id_field, None)
-        if value is not None:
-            canonical["user_id"] = value
-    return canonical, rest
+    return splitter_for(wanted).split(data, user_id_field, mapped)
 
 
 def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> tuple[dict, dict]:
@@ -155,7 +132,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
         if value.__class__ is dict or value.__class__ is list:
             nested = nested_tables.get(key)
             if nested is not None and value.__class__ is dict:
-                leftover = _take_nested(key, value, nested, canonical, source, rest)
+                leftover = _take_nested(key, value, nested, canonical, source)
                 if leftover:
                     rest[key] = leftover
                 continue
@@ -178,34 +155,111 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 # per layout (the tuple of field names) and compile it into a small function that unpacks the
 # values and routes each by position, with no per-field lookups. Layouts with competing aliases
 # take the general path above; both give the same result, key order included (a property test
-# compares them). Code generation, as dataclasses and fastjsonschema do it: the source holds
+# compares them). Code generation as dataclasses and fastjsonschema do it: the source holds
 # only `repr()` literals of field names, never values.
 _DROP = object()
-_NO_NESTED: dict = {}
-_SPLITTERS: dict[tuple, Any] = {}
-MAX_LAYOUTS = 4096  # distinct layouts compiled per process; later ones take the general path
-MAX_COMPILED_FIELDS = 250  # wider records take the general path (a local variable per field)
+MAX_LAYOUTS = 4096  # layouts compiled per process; later ones take the general path uncached
+MAX_COMPILED_FIELDS = 250  # wider objects take the general path (a local variable per field)
+_compiled_layouts = 0
+_SPLITTERS: dict[frozenset, "RecordSplitter"] = {}
 
 
-def _splitter_for(
-    wanted: Any, top: dict, nested_tables: dict, data: Mapping[str, Any], drop_internal: bool = True
-) -> Any:
-    """The compiled splitter for this layout, or None; `wanted` (or a nested table's id) keys the cache."""
-    layout = tuple(data)
-    cache_key = (wanted if wanted.__class__ is frozenset else id(wanted), layout)
-    try:
-        return _SPLITTERS[cache_key]
-    except KeyError:
-        pass
-    if len(_SPLITTERS) >= MAX_LAYOUTS or len(layout) > MAX_COMPILED_FIELDS:
-        return None
-    routes = _plan_routes(top, nested_tables, layout, drop_internal)
-    splitter = _SPLITTERS[cache_key] = None if routes is None else _compile_splitter(layout, routes)
+def splitter_for(wanted: frozenset) -> "RecordSplitter":
+    """The shared splitter for a set of canonical names (its compiled layouts are reused)."""
+    splitter = _SPLITTERS.get(wanted)
+    if splitter is None:
+        splitter = _SPLITTERS[wanted] = RecordSplitter(frozenset(wanted))
     return splitter
 
 
-def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> tuple | None:
-    """Per field: None (custom data), a canonical name, a nested alias table, or _DROP."""
+class RecordSplitter:
+    """`split_record` for one set of wanted canonical names, compiled per record layout."""
+
+    def __init__(self, wanted: frozenset) -> None:
+        self.wanted = wanted
+        self._wants_user_id = "user_id" in wanted
+        self._top, self._nested_tables = _tables_for(wanted)
+        self._layouts: dict[tuple, Any] = {}
+        self._narrowed: dict[tuple, RecordSplitter] = {}
+
+    def split(
+        self, data: Mapping[str, Any], user_id_field: str | None = None, mapped: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """See split_record."""
+        if mapped:
+            names = tuple(mapped)
+            narrowed = self._narrowed.get(names)
+            if narrowed is None:
+                narrowed = self._narrowed[names] = splitter_for(self.wanted.difference(mapped))
+            return narrowed._split(data, user_id_field, mapped)
+        return self._split(data, user_id_field, None)
+
+    def _split(self, data: Mapping[str, Any], user_id_field: str | None, mapped: Mapping | None) -> tuple[dict, dict]:
+        layout = tuple(data)
+        split = self._layouts.get(layout)
+        if split is None:
+            split = self._learn(layout)
+        canonical: dict[str, Any] = {}
+        rest = split(data, canonical)
+        if mapped:
+            for name, value in mapped.items():
+                if value is not None:
+                    canonical[name] = value
+        if user_id_field is not None and self._wants_user_id and "user_id" not in canonical:
+            value = rest.pop(user_id_field, None)
+            if value is not None:
+                canonical["user_id"] = value
+        return canonical, rest
+
+    def _learn(self, layout: tuple) -> Any:
+        top, nested_tables = self._top, self._nested_tables
+
+        def general(data: Mapping[str, Any], canonical: dict) -> dict:
+            found, rest = _split_by_rank(data, top, nested_tables)
+            canonical.update(found)
+            return rest
+
+        routes = _plan_routes(top, nested_tables, layout, drop_internal=True)
+        if routes is not None:
+            routes = [
+                _NestedSplitter(key, route) if route.__class__ is dict else route for key, route in zip(layout, routes)
+            ]
+        return _remember(self._layouts, layout, routes, general)
+
+
+class _NestedSplitter:
+    """Splits `address`/`company` objects by their own alias table, compiled per inner layout."""
+
+    def __init__(self, parent: str, table: dict) -> None:
+        self.parent = parent
+        self.table = table
+        self.layouts: dict[tuple, Any] = {}
+
+    def learn(self, layout: tuple) -> Any:
+        parent, table = self.parent, self.table
+
+        def general(value: dict, canonical: dict) -> dict:
+            return _take_nested(parent, value, table, canonical, {}) or {}
+
+        routes = _plan_routes(table, {}, layout, drop_internal=False)
+        return _remember(self.layouts, layout, routes, general)
+
+
+def _remember(layouts: dict, layout: tuple, routes: list | None, general: Any) -> Any:
+    """Compile the layout's routes into a splitter and cache it (the general one where routes
+    compete, is None, or past the caps; then uncached once the cap is reached)."""
+    global _compiled_layouts
+    if _compiled_layouts >= MAX_LAYOUTS:
+        return general
+    _compiled_layouts += 1
+    split = general if routes is None or len(layout) > MAX_COMPILED_FIELDS else _compile_splitter(layout, routes)
+    layouts[layout] = split
+    return split
+
+
+def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> list | None:
+    """Per field: None (custom data), a canonical name, a nested alias table, or _DROP; None
+    when two fields could claim one canonical name."""
     routes: list[Any] = []
     claimed: set[str] = set()
     nested_names: set[str] = set()
@@ -223,57 +277,47 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: b
         else:
             claimed.add(hit[0])
             routes.append(hit[0])
-    return None if claimed & nested_names else tuple(routes)
+    return None if claimed & nested_names else routes
 
 
-def _compile_splitter(layout: tuple, routes: tuple) -> Any:
-    """`split(data, canonical) -> rest` for records of exactly this layout (see _split_by_rank
-    for the rules: nulls dropped at every depth, nested objects split by their own table)."""
+def _compile_splitter(layout: tuple, routes: list) -> Any:
+    """`split(data, canonical) -> rest` for objects of exactly this layout, by the rules of
+    _split_by_rank: nulls dropped at every depth, nested objects split by their own table."""
     lines = ["def split(data, canonical):", "    rest = {}"]
     names = [f"v{index}" for index in range(len(layout))]
-    if len(layout) == 1:
-        lines.append(f"    {names[0]}, = data.values()")
-    elif layout:
-        lines.append(f"    {', '.join(names)} = data.values()")
-    tables = {}
+    if layout:
+        lines.append(f"    {', '.join(names)}, = data.values()")
+    namespace: dict[str, Any] = {"drop_nulls": drop_nulls}
     for index, (key, route, name) in enumerate(zip(layout, routes, names)):
         if route is _DROP:
             continue
         field = repr(key)
-        lines.append(f"    if {name} is not None:")
-        lines.append(f"        kind = {name}.__class__")
-        if route.__class__ is dict:
-            tables[f"table{index}"] = route
-            lines.append("        if kind is dict:")
-            lines.append(f"            leftover = split_nested({field}, {name}, table{index}, canonical, rest)")
-            lines.append("            if leftover:")
-            lines.append(f"                rest[{field}] = leftover")
-            lines.append("        elif kind is list:")
-            lines.append(f"            {name} = drop_nulls({name})")
-            lines.append(f"            if {name} is not None:")
-            lines.append(f"                rest[{field}] = {name}")
-            lines.append("        else:")
-            lines.append(f"            rest[{field}] = {name}")
-            continue
-        target = f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]"
-        lines.append("        if kind is dict or kind is list:")
-        lines.append(f"            {name} = drop_nulls({name})")
-        lines.append(f"            if {name} is not None:")
-        lines.append(f"                {target} = {name}")
-        lines.append("        else:")
-        lines.append(f"            {target} = {name}")
+        lines += [f"    if {name} is not None:", f"        kind = {name}.__class__"]
+        if route.__class__ is _NestedSplitter:
+            namespace[f"layouts{index}"], namespace[f"learn{index}"] = route.layouts, route.learn
+            lines += [
+                "        if kind is dict:",
+                f"            inner = tuple({name})",
+                f"            split_inner = layouts{index}.get(inner) or learn{index}(inner)",
+                f"            leftover = split_inner({name}, canonical)",
+                "            if leftover:",
+                f"                rest[{field}] = leftover",
+                "            kind = None",
+            ]
+            target = f"rest[{field}]"
+        else:
+            target = f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]"
+        lines += [
+            "        if kind is dict or kind is list:",
+            f"            {name} = drop_nulls({name})",
+            f"            if {name} is not None:",
+            f"                {target} = {name}",
+            "        elif kind is not None:",
+            f"            {target} = {name}",
+        ]
     lines.append("    return rest")
-    namespace = {"drop_nulls": drop_nulls, "split_nested": _split_nested, **tables}
-    exec(compile("\n".join(lines), "<fields.split layout>", "exec"), namespace)  # noqa: S102 - our own literals only
+    exec(compile("\n".join(lines), "<fields: split one layout>", "exec"), namespace)  # noqa: S102 - literals only
     return namespace["split"]
-
-
-def _split_nested(key: str, value: dict, table: dict, canonical: dict, rest: dict) -> dict | None:
-    """An `address`/`company` object on the fast path: its own splitter, unless aliases compete in it."""
-    splitter = _splitter_for(table, table, _NO_NESTED, value, drop_internal=False)
-    if splitter is None:
-        return _take_nested(key, value, table, canonical, {}, rest)
-    return splitter(value, canonical) or None
 
 
 def _claim(canonical: dict, source: dict, hit: tuple[str, int], origin: str, value: Any) -> tuple[str, Any] | None:
@@ -289,7 +333,7 @@ def _claim(canonical: dict, source: dict, hit: tuple[str, int], origin: str, val
     return None if previous is None else (previous[1], displaced)
 
 
-def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source: dict, rest: dict) -> dict | None:
+def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source: dict) -> dict | None:
     """Take `address.city`-style aliases out of an object; returns what is left of it."""
     leftover = {}
     for sub_key, sub_value in value.items():

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.fields import split_record
+from destination_identify.fields import splitter_for
 from destination_identify.values import (
     flatten,
     identifier_text,
@@ -33,6 +33,7 @@ FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
     "created_at": ("signed_up_at", unix_seconds),
 }
 WANTED = frozenset(FIELD_TABLE)
+SPLITTER = splitter_for(WANTED)
 _INVALID_KEY_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_KEY_LENGTH = 50
 _VALID_KEY = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_KEY_LENGTH)
@@ -89,7 +90,7 @@ class CrowdPower(Vendor):
     def map_record(
         self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
     ) -> dict:
-        canonical, rest = split_record(data, WANTED, user_id_field, mapped)
+        canonical, rest = SPLITTER.split(data, user_id_field, mapped)
         if "user_id" not in canonical and "email" not in canonical:
             raise RecordRejected("neither a user id nor an email")
         customer: dict[str, Any] = {}

@@ -7,7 +7,7 @@ both auth styles: the page's `Authorization: Bearer` and the newer docs' `x-api-
 from typing import Any, Mapping
 
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.fields import split_record
+from destination_identify.fields import splitter_for
 from destination_identify.values import NO_USER_ID, identifier_text, iso_from_emitted_at, scalar_text, text_list
 from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
 
@@ -30,6 +30,9 @@ FIELD_TABLE: Mapping[str, tuple[str, str, Any]] = {
     "ip": ("context", "ip", scalar_text),
 }
 WANTED = frozenset(FIELD_TABLE)
+SPLITTER = splitter_for(WANTED)
+# canonical field -> (goes into traits, not context; key; converter): the table, ready for the hot loop
+_PLACES = {field: (part == "traits", key, convert) for field, (part, key, convert) in FIELD_TABLE.items() if part}
 # The identify page's documented traits that no canonical field fills (vendor-docs 003); data
 # activation offers them as properties of the user object, sent as `traits.<name>` as they are.
 NATIVE_TRAITS: Mapping[str, str] = {
@@ -74,20 +77,26 @@ class Thrivestack(Vendor):
     def map_record(
         self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
     ) -> dict:
-        canonical, rest = split_record(data, WANTED, user_id_field, mapped)
-        if "user_id" not in canonical:
+        canonical, rest = SPLITTER.split(data, user_id_field, mapped)
+        user_id = canonical.pop("user_id", None)
+        if user_id is None:
             raise RecordRejected(NO_USER_ID)
-        event: dict[str, Any] = {"user_id": identifier_text(canonical.pop("user_id"), "user_id")}
+        event: dict[str, Any] = {"user_id": identifier_text(user_id, "user_id")}
         traits: dict[str, Any] = {}
         context: dict[str, Any] = {}
-        parts = {"traits": traits, "context": context}
         for field, value in canonical.items():
-            part, key, convert = FIELD_TABLE[field]
-            parts[part][key] = convert(value, field)
-        for key, value in rest.items():
-            if key in traits:
-                raise RecordRejected(f"two fields map to traits.{key}; remove or rename one")
-            traits[key] = value
+            in_traits, key, convert = _PLACES[field]
+            if value.__class__ is not str or convert is not scalar_text:  # text is sent as it is
+                value = convert(value, field)
+            if in_traits:
+                traits[key] = value
+            else:
+                context[key] = value
+        if rest:
+            if not traits.keys().isdisjoint(rest):
+                taken = next(key for key in rest if key in traits)
+                raise RecordRejected(f"two fields map to traits.{taken}; remove or rename one")
+            traits.update(rest)
         if traits:
             event["traits"] = traits
         if context:

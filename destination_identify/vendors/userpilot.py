@@ -12,7 +12,7 @@ from urllib.parse import quote
 import orjson
 
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.fields import split_record
+from destination_identify.fields import splitter_for
 from destination_identify.values import NO_USER_ID, flatten, identifier_text, iso_utc, scalar_text
 from destination_identify.vendors.base import (
     Accepted,
@@ -67,6 +67,7 @@ class Userpilot(Vendor):
             self.default_concurrency = 4
             self.max_concurrency: int | None = None
             self._wanted = REALTIME_WANTED
+            self._splitter = splitter_for(REALTIME_WANTED)
         else:
             self.limits = BatchLimits(max_records=10_000, max_bytes=5_000_000)
             self.body_prefix = b'{"users":['
@@ -75,6 +76,7 @@ class Userpilot(Vendor):
             self.default_concurrency = 1
             self.max_concurrency = 1  # only one bulk job runs at a time
             self._wanted = BULK_WANTED
+            self._splitter = splitter_for(BULK_WANTED)
 
     def default_url(self) -> str:
         return ENVIRONMENT_HOSTS[self.environment]
@@ -85,7 +87,7 @@ class Userpilot(Vendor):
     def map_record(
         self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
     ) -> dict:
-        canonical, rest = split_record(data, self._wanted, user_id_field, mapped)
+        canonical, rest = self._splitter.split(data, user_id_field, mapped)
         if "user_id" not in canonical:
             raise RecordRejected(NO_USER_ID)
         user: dict[str, Any] = {"user_id": identifier_text(canonical["user_id"], "user_id")}

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import orjson
 
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.fields import split_record
+from destination_identify.fields import splitter_for
 from destination_identify.redact import redact_vendor_text
 from destination_identify.values import flatten, identifier_text, json_scalar, scalar_text
 from destination_identify.vendors.base import (
@@ -43,6 +43,7 @@ FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
 # `name` only fills first/last names where those are absent (it is not an ODP field itself);
 # `user_id` goes to the configured identifier attribute.
 WANTED = frozenset(FIELD_TABLE) | {"name", "user_id"}
+SPLITTER = splitter_for(WANTED)
 BUILT_IN_IDENTIFIERS = ("email", "phone", "vuid", "zaius_id")
 # ODP default customer fields that no canonical field fills (see vendor-facts): data activation
 # offers them as properties of the user object, sent as attributes of the same name.
@@ -118,7 +119,7 @@ class Zaius(Vendor):
     def map_record(
         self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
     ) -> dict:
-        canonical, rest = split_record(data, WANTED, user_id_field, mapped)
+        canonical, rest = SPLITTER.split(data, user_id_field, mapped)
         attributes: dict[str, Any] = {}
         user_id = canonical.pop("user_id", None)
         if user_id is not None and self.user_id_attribute:  # empty: the user id is not sent
