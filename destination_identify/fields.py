@@ -158,6 +158,8 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 # compares them). Code generation as dataclasses and fastjsonschema do it: the source holds
 # only `repr()` literals of field names, never values.
 _DROP = object()
+_USER_ID_FALLBACK = object()
+_PLAIN = frozenset({str, int, float, bool})  # JSON scalars: kept as they are
 MAX_LAYOUTS = 4096  # layouts compiled per process; later ones take the general path uncached
 MAX_COMPILED_FIELDS = 250  # wider objects take the general path (a local variable per field)
 _compiled_layouts = 0
@@ -173,13 +175,14 @@ def splitter_for(wanted: frozenset) -> "RecordSplitter":
 
 
 class RecordSplitter:
-    """`split_record` for one set of wanted canonical names, compiled per record layout."""
+    """`split_record` for one set of wanted canonical names, compiled per record layout (and
+    per primary-key field, which fills `user_id` when no alias does)."""
 
     def __init__(self, wanted: frozenset) -> None:
         self.wanted = wanted
         self._wants_user_id = "user_id" in wanted
         self._top, self._nested_tables = _tables_for(wanted)
-        self._layouts: dict[tuple, Any] = {}
+        self._layouts: dict[str | None, dict[tuple, Any]] = {None: {}}
         self._narrowed: dict[tuple, RecordSplitter] = {}
 
     def split(
@@ -187,36 +190,43 @@ class RecordSplitter:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """See split_record."""
         if mapped:
-            names = tuple(mapped)
-            narrowed = self._narrowed.get(names)
-            if narrowed is None:
-                narrowed = self._narrowed[names] = splitter_for(self.wanted.difference(mapped))
-            return narrowed._split(data, user_id_field, mapped)
-        return self._split(data, user_id_field, None)
-
-    def _split(self, data: Mapping[str, Any], user_id_field: str | None, mapped: Mapping | None) -> tuple[dict, dict]:
+            return self._split_mapped(data, user_id_field, mapped)
+        if not self._wants_user_id:
+            user_id_field = None
+        layouts = self._layouts.get(user_id_field)
+        if layouts is None:
+            layouts = self._layouts[user_id_field] = {}
         layout = tuple(data)
-        split = self._layouts.get(layout)
-        if split is None:
-            split = self._learn(layout)
+        split = layouts.get(layout) or self._learn(layouts, layout, user_id_field)
         canonical: dict[str, Any] = {}
-        rest = split(data, canonical)
-        if mapped:
-            for name, value in mapped.items():
-                if value is not None:
-                    canonical[name] = value
-        if user_id_field is not None and self._wants_user_id and "user_id" not in canonical:
+        return canonical, split(data, canonical)
+
+    def _split_mapped(self, data: Mapping[str, Any], user_id_field: str | None, mapped: Mapping) -> tuple[dict, dict]:
+        """field_mapping's values win over aliases; the primary key fills user_id after them."""
+        names = tuple(mapped)
+        narrowed = self._narrowed.get(names)
+        if narrowed is None:
+            narrowed = self._narrowed[names] = splitter_for(self.wanted.difference(mapped))
+        canonical, rest = narrowed.split(data)
+        for name, value in mapped.items():
+            if value is not None:
+                canonical[name] = value
+        if user_id_field is not None and narrowed._wants_user_id and "user_id" not in canonical:
             value = rest.pop(user_id_field, None)
             if value is not None:
                 canonical["user_id"] = value
         return canonical, rest
 
-    def _learn(self, layout: tuple) -> Any:
+    def _learn(self, layouts: dict, layout: tuple, user_id_field: str | None) -> Any:
         top, nested_tables = self._top, self._nested_tables
 
         def general(data: Mapping[str, Any], canonical: dict) -> dict:
             found, rest = _split_by_rank(data, top, nested_tables)
             canonical.update(found)
+            if user_id_field is not None and "user_id" not in canonical:
+                value = rest.pop(user_id_field, None)
+                if value is not None:
+                    canonical["user_id"] = value
             return rest
 
         routes = _plan_routes(top, nested_tables, layout, drop_internal=True)
@@ -224,7 +234,7 @@ class RecordSplitter:
             routes = [
                 _NestedSplitter(key, route) if route.__class__ is dict else route for key, route in zip(layout, routes)
             ]
-        return _remember(self._layouts, layout, routes, general)
+        return _remember(layouts, layout, routes, general, user_id_field)
 
 
 class _NestedSplitter:
@@ -242,17 +252,20 @@ class _NestedSplitter:
             return _take_nested(parent, value, table, canonical, {}) or {}
 
         routes = _plan_routes(table, {}, layout, drop_internal=False)
-        return _remember(self.layouts, layout, routes, general)
+        return _remember(self.layouts, layout, routes, general, None)
 
 
-def _remember(layouts: dict, layout: tuple, routes: list | None, general: Any) -> Any:
+def _remember(layouts: dict, layout: tuple, routes: list | None, general: Any, user_id_field: str | None) -> Any:
     """Compile the layout's routes into a splitter and cache it (the general one where routes
     compete, is None, or past the caps; then uncached once the cap is reached)."""
     global _compiled_layouts
     if _compiled_layouts >= MAX_LAYOUTS:
         return general
     _compiled_layouts += 1
-    split = general if routes is None or len(layout) > MAX_COMPILED_FIELDS else _compile_splitter(layout, routes)
+    if routes is None or len(layout) > MAX_COMPILED_FIELDS:
+        split = general
+    else:
+        split = _compile_splitter(layout, routes, user_id_field)
     layouts[layout] = split
     return split
 
@@ -280,41 +293,58 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: b
     return None if claimed & nested_names else routes
 
 
-def _compile_splitter(layout: tuple, routes: list) -> Any:
+def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = None) -> Any:
     """`split(data, canonical) -> rest` for objects of exactly this layout, by the rules of
-    _split_by_rank: nulls dropped at every depth, nested objects split by their own table."""
+    _split_by_rank: nulls dropped at every depth, nested objects split by their own table; then
+    `user_id_field` fills `user_id` when no alias did (last, as split_record orders it)."""
     lines = ["def split(data, canonical):", "    rest = {}"]
+    fallback: list[str] = []
+    if user_id_field is not None and user_id_field in layout:
+        index = layout.index(user_id_field)
+        if routes[index] is None and "user_id" not in routes:  # no alias can fill it: route it there
+            routes = list(routes)
+            routes[index] = _USER_ID_FALLBACK
+            fallback = [f"    if v{index} is not None:", f"        canonical['user_id'] = v{index}"]
+        elif routes[index] is None or routes[index].__class__ is _NestedSplitter:  # decided per record
+            fallback = [
+                "    if 'user_id' not in canonical:",
+                f"        value = rest.pop({user_id_field!r}, None)",
+                "        if value is not None:",
+                "            canonical['user_id'] = value",
+            ]
     names = [f"v{index}" for index in range(len(layout))]
     if layout:
         lines.append(f"    {', '.join(names)}, = data.values()")
-    namespace: dict[str, Any] = {"drop_nulls": drop_nulls}
+    namespace: dict[str, Any] = {"drop_nulls": drop_nulls, "PLAIN": _PLAIN}
     for index, (key, route, name) in enumerate(zip(layout, routes, names)):
         if route is _DROP:
             continue
         field = repr(key)
-        lines += [f"    if {name} is not None:", f"        kind = {name}.__class__"]
         if route.__class__ is _NestedSplitter:
             namespace[f"layouts{index}"], namespace[f"learn{index}"] = route.layouts, route.learn
             lines += [
-                "        if kind is dict:",
-                f"            inner = tuple({name})",
-                f"            split_inner = layouts{index}.get(inner) or learn{index}(inner)",
-                f"            leftover = split_inner({name}, canonical)",
-                "            if leftover:",
-                f"                rest[{field}] = leftover",
-                "            kind = None",
+                f"    if {name}.__class__ is dict:",
+                f"        inner = tuple({name})",
+                f"        leftover = (layouts{index}.get(inner) or learn{index}(inner))({name}, canonical)",
+                "        if leftover:",
+                f"            rest[{field}] = leftover",
             ]
             target = f"rest[{field}]"
+            lines.append(f"    elif {name}.__class__ in PLAIN:")
+        elif route is _USER_ID_FALLBACK:  # cleaned here, placed by the fallback lines below
+            lines += [f"    if {name}.__class__ is dict or {name}.__class__ is list:", f"        {name} = drop_nulls({name})"]
+            continue
         else:
             target = f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]"
+            lines.append(f"    if {name}.__class__ in PLAIN:")  # the common case: one set lookup
         lines += [
-            "        if kind is dict or kind is list:",
-            f"            {name} = drop_nulls({name})",
-            f"            if {name} is not None:",
-            f"                {target} = {name}",
-            "        elif kind is not None:",
+            f"        {target} = {name}",
+            f"    elif {name} is not None:",
+            f"        {name} = drop_nulls({name})",
+            f"        if {name} is not None:",
             f"            {target} = {name}",
         ]
+    lines += fallback
     lines.append("    return rest")
     exec(compile("\n".join(lines), "<fields: split one layout>", "exec"), namespace)  # noqa: S102 - literals only
     return namespace["split"]
