@@ -125,6 +125,12 @@ def run_write(vendor: str, url: str, input_path: Path, folder: Path) -> dict:
     }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process (Linux /proc), to show whether the sink kept up."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def emulator_stats(url: str) -> dict:
     import urllib.request
 
@@ -150,20 +156,22 @@ def main() -> int:
         inputs[size] = folder / f"input-{size}.jsonl"
         generate(inputs[size], size)
     emulator, url = start_emulator()
-    print(f"{'vendor':<12} {'records':>9} {'seconds':>8} {'records/s':>10} {'MB/s':>6} {'peak RSS':>9} {'x orjson':>8} {'cpu s':>6} {'states':>6} {'accepted':>9}")
+    print(f"{'vendor':<12} {'records':>9} {'seconds':>8} {'records/s':>10} {'MB/s':>6} {'peak RSS':>9} {'x orjson':>8} {'cpu s':>6} {'sink s':>6} {'states':>6} {'accepted':>9}")
     try:
         for vendor in arguments.vendors.split(","):
             size = min(arguments.records, RATE_BOUND_RECORDS.get(vendor, arguments.records))
             path = inputs[size]
             floor = orjson_floor(path)
             reset_emulator(url)
+            sink_before = process_cpu_seconds(emulator.pid)
             result = run_write(vendor, url, path, folder)
+            sink_cpu = process_cpu_seconds(emulator.pid) - sink_before
             accepted = emulator_stats(url)["accepted_count"][vendor]
             megabytes = path.stat().st_size / 1e6
             print(
                 f"{vendor:<12} {size:>9} {result['elapsed']:>8.2f} {size / result['elapsed']:>10.0f} "
                 f"{megabytes / result['elapsed']:>6.1f} {result['peak_rss_mib']:>7.1f}Mi {result['elapsed'] / floor:>8.2f} "
-                f"{result['cpu']:>6.2f} {result['states']:>6} {accepted:>9}" + ("" if result["exit"] == 0 else f"  EXIT {result['exit']}")
+                f"{result['cpu']:>6.2f} {sink_cpu:>6.2f} {result['states']:>6} {accepted:>9}" + ("" if result["exit"] == 0 else f"  EXIT {result['exit']}")
             )
     finally:
         emulator.terminate()

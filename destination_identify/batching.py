@@ -25,10 +25,11 @@ class PackedItems(Sequence):
             self.append(item)
 
     def append(self, item: bytes) -> None:
+        buffer = self.buffer
         if self._ends:
-            self.buffer += self._separator
-        self.buffer += item
-        self._ends.append(len(self.buffer))
+            buffer += self._separator
+        buffer += item
+        self._ends.append(len(buffer))
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -47,12 +48,25 @@ class PackedItems(Sequence):
 
 @dataclass
 class Batch:
-    """Serialized items, and per item `(stream, position, epoch)` to settle and report it."""
+    """Serialized items, and what settling and reporting them needs: each item's position in
+    its stream, and `runs` of consecutive items of one stream and epoch, `[stream, epoch, count]`
+    (a fully accepted batch settles per run, not per record)."""
 
     items: PackedItems = field(default_factory=lambda: PackedItems(b","))
-    refs: list[tuple[Any, int, int]] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    runs: list[list] = field(default_factory=list)
     body_bytes: int = 0
     opened_at: float = 0.0
+
+    @property
+    def refs(self) -> list[tuple[Any, int, int]]:
+        """`(stream, position, epoch)` per item, for the rare batch with refused rows."""
+        refs = []
+        index = 0
+        for stream, epoch, count in self.runs:
+            refs.extend((stream, position, epoch) for position in self.positions[index : index + count])
+            index += count
+        return refs
 
 
 class BatchBuilder:
@@ -60,38 +74,49 @@ class BatchBuilder:
 
     def __init__(self, limits: BatchLimits, prefix: bytes, separator: bytes, suffix: bytes) -> None:
         self.limits = limits
+        self._max_records = limits.max_records
+        self._max_bytes = limits.max_bytes
         self._separator_bytes = separator
         self._separator = len(separator)
         self._empty = len(prefix) + len(suffix)
+        self.max_item_bytes = limits.max_bytes - self._empty
         self.current = self._new_batch()
 
     def _new_batch(self) -> Batch:
         return Batch(items=PackedItems(self._separator_bytes), body_bytes=self._empty)
 
     def fits_alone(self, item: bytes) -> bool:
-        return self._empty + len(item) <= self.limits.max_bytes
+        return len(item) <= self.max_item_bytes
 
-    def add(self, item: bytes, ref: tuple[Any, int, int], now: float) -> Batch | None:
+    def add(self, item: bytes, stream: Any, position: int, epoch: int, now: float) -> Batch | None:
         """Add an item (which must fit alone); returns the batch it closed, if any."""
         closed = None
         current = self.current
-        grown = current.body_bytes + len(item) + (self._separator if current.items else 0)
-        if current.items and (len(current.items) >= self.limits.max_records or grown > self.limits.max_bytes):
-            closed = current
-            current = self.current = self._new_batch()
+        count = len(current.positions)
+        if count:
+            grown = current.body_bytes + self._separator + len(item)
+            if count >= self._max_records or grown > self._max_bytes:
+                closed = current
+                current = self.current = self._new_batch()
+                count = 0
+        if not count:
             grown = self._empty + len(item)
-        if not current.items:
             current.opened_at = now
         current.items.append(item)
-        current.refs.append(ref)
+        current.positions.append(position)
         current.body_bytes = grown
-        if len(current.items) >= self.limits.max_records and closed is None:
+        runs = current.runs
+        if runs and runs[-1][0] is stream and runs[-1][1] == epoch:
+            runs[-1][2] += 1
+        else:
+            runs.append([stream, epoch, 1])
+        if count + 1 >= self._max_records and closed is None:
             closed, self.current = current, self._new_batch()
         return closed
 
     def take(self) -> Batch | None:
         """The partly filled batch, if any (for flushes)."""
-        if not self.current.items:
+        if not self.current.positions:
             return None
         batch, self.current = self.current, self._new_batch()
         return batch

@@ -107,12 +107,11 @@ class Writer:
             if lines is None:
                 return
             now = time.monotonic()
-            for line in lines:
-                line_number += 1
-                self._handle_line(line, line_number, now)
+            self._take_lines(lines, line_number, now)
+            line_number += len(lines)
             self._settle_completed(timeout=0)
             current = self.builder.current
-            if current.items and now - current.opened_at >= flush_after:
+            if current.positions and now - current.opened_at >= flush_after:
                 self._dispatch(self.builder.take())
             self._release_states()
             if now >= self._next_progress:
@@ -120,69 +119,77 @@ class Writer:
 
     def _read_timeout(self) -> float | None:
         """Wake up in time to flush a waiting batch, and often enough to release STATEs."""
-        if self.builder.current.items:
+        if self.builder.current.positions:
             due = self.builder.current.opened_at + self.config.flush_interval_seconds - time.monotonic()
             return max(0.0, min(due, IDLE_POLL_SECONDS if self.pool.in_flight else due))
         if self.pool.in_flight or self.ledger.waiting_states:
             return IDLE_POLL_SECONDS
         return max(0.0, self._next_progress - time.monotonic())
 
-    # ---- one message -----------------------------------------------------------------------
-    def _handle_line(self, line: bytes, line_number: int, now: float) -> None:
-        try:
-            message = orjson.loads(line)
-            kind = message.get("type")
-        except (orjson.JSONDecodeError, AttributeError):
-            if line.strip():
+    # ---- the messages of one read ----------------------------------------------------------
+    def _take_lines(self, lines: list[bytes], line_number: int, now: float) -> None:
+        """The hot loop: every record of a read, parsed, validated, mapped and batched. Names are
+        bound locally and the common path is inline; anything unusual goes to a method."""
+        loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
+        streams, ledger, builder = self.streams, self.ledger, self.builder
+        max_item_bytes = builder.max_item_bytes
+        for line in lines:
+            line_number += 1
+            try:
+                message = loads(line)
+            except decode_error:
+                if line.strip():
+                    self._malformed(line_number, "not a JSON object")
+                continue
+            if message.__class__ is not dict:
                 self._malformed(line_number, "not a JSON object")
-            return
-        if kind == "RECORD":
-            self._handle_record(message.get("record"), line_number, now)
-        elif kind == "STATE":
-            if not isinstance(message.get("state"), dict):
-                self._malformed(line_number, "STATE message without a 'state' object")
-                return
-            self.ledger.state(message)
-            self._release_states()
-        # LOG, TRACE and other messages are not ours to act on.
+                continue
+            kind = message.get("type")
+            if kind != "RECORD":
+                if kind == "STATE":
+                    self._handle_state(message, line_number)
+                continue  # LOG, TRACE and other messages are not ours to act on.
+            record = message.get("record")
+            name = record.get("stream") if record.__class__ is dict else None
+            if name.__class__ is not str:
+                self._malformed(line_number, "RECORD message without a 'record' object naming its stream")
+                continue
+            key = (record.get("namespace") or None, name)
+            stream = streams.get(key) or self._unknown_stream(key)
+            stream.read += 1
+            position = stream.read
+            data = record.get("data")
+            if not stream.in_catalog or data.__class__ is not dict:
+                self._reject_now(stream, position, UNKNOWN_STREAM_REASON if not stream.in_catalog else "record data is not a JSON object")
+                continue
+            if stream.validator is not None and not stream.validator.is_valid(data):
+                self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
+                continue
+            try:
+                item = dumps(stream.map(data, record.get("emitted_at"), stream.user_id_field))
+            except RecordRejected as rejection:
+                self._reject_now(stream, position, rejection.reason)
+                continue
+            except TypeError:
+                self._reject_now(stream, position, "a value cannot be serialized as JSON")
+                continue
+            if len(item) > max_item_bytes:
+                self._reject_now(
+                    stream, position, f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
+                )
+                continue
+            if self._previews_left:
+                self._preview(stream, position, item)
+            closed = builder.add(item, stream, position, ledger.opened(), now)
+            if closed is not None:
+                self._dispatch(closed)
 
-    def _handle_record(self, record: Any, line_number: int, now: float) -> None:
-        if not isinstance(record, dict) or not isinstance(record.get("stream"), str):
-            self._malformed(line_number, "RECORD message without a 'record' object naming its stream")
+    def _handle_state(self, message: dict, line_number: int) -> None:
+        if not isinstance(message.get("state"), dict):
+            self._malformed(line_number, "STATE message without a 'state' object")
             return
-        key = (record.get("namespace") or None, record["stream"])
-        stream = self.streams.get(key) or self._unknown_stream(key)
-        stream.read += 1
-        position = stream.read
-        if not stream.in_catalog:
-            self._reject_now(stream, position, UNKNOWN_STREAM_REASON)
-            return
-        data = record.get("data")
-        if not isinstance(data, dict):
-            self._reject_now(stream, position, "record data is not a JSON object")
-            return
-        if stream.validator is not None and not stream.validator.is_valid(data):
-            self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
-            return
-        try:
-            item = orjson.dumps(stream.map(data, record.get("emitted_at"), stream.user_id_field))
-        except RecordRejected as rejection:
-            self._reject_now(stream, position, rejection.reason)
-            return
-        except TypeError:
-            self._reject_now(stream, position, "a value cannot be serialized as JSON")
-            return
-        if not self.builder.fits_alone(item):
-            self._reject_now(
-                stream, position, f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
-            )
-            return
-        if self._previews_left:
-            self._preview(stream, position, item)
-        epoch = self.ledger.opened()
-        closed = self.builder.add(item, (stream, position, epoch), now)
-        if closed is not None:
-            self._dispatch(closed)
+        self.ledger.state(message)
+        self._release_states()
 
     def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
         """A record for a stream missing from the catalog: namespace-less match, else rejected."""
@@ -209,6 +216,11 @@ class Writer:
             self._settle(batch, result)
 
     def _settle(self, batch: Batch, outcome: BatchOutcome) -> None:
+        if not outcome.rejected:  # the usual case: every run delivered as a whole
+            for stream, epoch, count in batch.runs:
+                stream.delivered += count
+                self.ledger.delivered(epoch, stream.key, count)
+            return
         refused = dict(outcome.rejected)
         delivered: dict[tuple[int, Any], int] = {}
         for index, (stream, position, epoch) in enumerate(batch.refs):
