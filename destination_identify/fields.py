@@ -92,7 +92,7 @@ def _keep_in_rest(rest: dict, field: str, value: Any) -> None:
         rest[field] = value
 
 
-def _tables_for(wanted: frozenset) -> tuple[dict, dict]:
+def tables_for(wanted: frozenset) -> tuple[dict, dict]:
     """The alias tables restricted to the canonical names a vendor maps."""
     top = {alias: hit for alias, hit in _TOP.items() if hit[0] in wanted}
     nested = {parent: {key: hit for key, hit in keys.items() if hit[0] in wanted} for parent, keys in _NESTED.items()}
@@ -157,9 +157,9 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 # take the general path above; both give the same result, key order included (a property test
 # compares them). Code generation as dataclasses and fastjsonschema do it: the source holds
 # only `repr()` literals of field names, never values.
-_DROP = object()
+DROP = object()
 _USER_ID_FALLBACK = object()
-_PLAIN = frozenset({str, int, float, bool})  # JSON scalars: kept as they are
+PLAIN_SCALARS = frozenset({str, int, float, bool})  # JSON scalars: kept as they are
 MAX_LAYOUTS = 4096  # layouts compiled per process; later ones take the general path uncached
 MAX_COMPILED_FIELDS = 250  # wider objects take the general path (a local variable per field)
 _compiled_layouts = 0
@@ -181,7 +181,7 @@ class RecordSplitter:
     def __init__(self, wanted: frozenset) -> None:
         self.wanted = wanted
         self._wants_user_id = "user_id" in wanted
-        self._top, self._nested_tables = _tables_for(wanted)
+        self._top, self._nested_tables = tables_for(wanted)
         self._layouts: dict[str | None, dict[tuple, Any]] = {None: {}}
         self._narrowed: dict[tuple, RecordSplitter] = {}
 
@@ -229,7 +229,7 @@ class RecordSplitter:
                     canonical["user_id"] = value
             return rest
 
-        routes = _plan_routes(top, nested_tables, layout, drop_internal=True)
+        routes = plan_routes(top, nested_tables, layout, drop_internal=True)
         if routes is not None:
             routes = [
                 _NestedSplitter(key, route) if route.__class__ is dict else route for key, route in zip(layout, routes)
@@ -251,7 +251,7 @@ class _NestedSplitter:
         def general(value: dict, canonical: dict) -> dict:
             return _take_nested(parent, value, table, canonical, {}) or {}
 
-        routes = _plan_routes(table, {}, layout, drop_internal=False)
+        routes = plan_routes(table, {}, layout, drop_internal=False)
         return _remember(self.layouts, layout, routes, general, None)
 
 
@@ -270,8 +270,8 @@ def _remember(layouts: dict, layout: tuple, routes: list | None, general: Any, u
     return split
 
 
-def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> list | None:
-    """Per field: None (custom data), a canonical name, a nested alias table, or _DROP; None
+def plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> list | None:
+    """Per field: None (custom data), a canonical name, a nested alias table, or DROP; None
     when two fields could claim one canonical name."""
     routes: list[Any] = []
     claimed: set[str] = set()
@@ -284,7 +284,7 @@ def _plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: b
             continue
         hit = top.get(key)
         if hit is None:
-            routes.append(_DROP if drop_internal and key.startswith(AIRBYTE_INTERNAL_PREFIX) else None)
+            routes.append(DROP if drop_internal and key.startswith(AIRBYTE_INTERNAL_PREFIX) else None)
         elif hit[0] in claimed:
             return None
         else:
@@ -315,9 +315,9 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
     names = [f"v{index}" for index in range(len(layout))]
     if layout:
         lines.append(f"    {', '.join(names)}, = data.values()")
-    namespace: dict[str, Any] = {"drop_nulls": drop_nulls, "PLAIN": _PLAIN}
+    namespace: dict[str, Any] = {"drop_nulls": drop_nulls, "PLAIN": PLAIN_SCALARS}
     for index, (key, route, name) in enumerate(zip(layout, routes, names)):
-        if route is _DROP:
+        if route is DROP:
             continue
         field = repr(key)
         if route.__class__ is _NestedSplitter:

@@ -8,7 +8,7 @@ from destination_identify.fields import (
     CANONICAL_FIELDS,
     TOP_LEVEL_ALIASES,
     _split_by_rank,
-    _tables_for,
+    tables_for,
     drop_nulls,
     split_record,
 )
@@ -140,7 +140,7 @@ def _split_by_definition(record, wanted, user_id_field, mapped):
     """split_record's rules written plainly: the general path, then mapped values, then the key."""
     if mapped:
         wanted = wanted.difference(mapped)
-    canonical, rest = _split_by_rank(record, *_tables_for(wanted))
+    canonical, rest = _split_by_rank(record, *tables_for(wanted))
     for name, value in (mapped or {}).items():
         if value is not None:
             canonical[name] = value

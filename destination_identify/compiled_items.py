@@ -1,0 +1,223 @@
+"""Whole-record mapping compiled per record layout, for vendors whose item is placed canonical
+fields plus every other field as it is (Thrivestack: `user_id`, `traits`, `context`).
+
+fields.py compiles the split into canonical and other fields; the vendor then walks both again
+to place and convert them. Here split and placement are one generated function per layout, so
+each value is touched once: on the Thrivestack path this halves the mapping cost. The vendor's
+own general `map_record` stays the definition; a layout this cannot express exactly (competing
+aliases, a custom field that could collide with a placed one, a nested object shaped unlike the
+first one seen) returns None and the vendor maps the record the general way. A property test
+compares the two, byte for byte and reason for reason.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from destination_identify.errors import RecordRejected
+from destination_identify.fields import (
+    DROP,
+    MAX_COMPILED_FIELDS,
+    PLAIN_SCALARS,
+    drop_nulls,
+    plan_routes,
+    tables_for,
+)
+
+MAX_COMPILED_ITEMS = 1024  # layouts compiled per shape; later ones are mapped the general way
+_UNSEEN = object()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a canonical field goes: `section` of the item ('' for the item itself), `key`, the
+    converter, and whether a string is sent unchanged (so the converter call is skipped)."""
+
+    section: str
+    key: str
+    convert: Callable[[Any, str], Any]
+    text_as_is: bool
+
+
+@dataclass(frozen=True)
+class ItemShape:
+    """`identifier`: (canonical name, item key, converter, reason when missing), placed first;
+    `sections` follow in this order when not empty, then `tail` keys computed from emitted_at.
+    Every field not placed goes to `custom_section` under its own name, nulls dropped."""
+
+    identifier: tuple[str, str, Callable[[Any, str], Any], str]
+    placements: Mapping[str, Placement]
+    sections: tuple[str, ...]
+    custom_section: str
+    tail: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+class CompiledItems:
+    """Per primary-key field and record layout: the compiled mapping, or None (map generally)."""
+
+    def __init__(self, shape: ItemShape) -> None:
+        self.shape = shape
+        self._top, self._nested_tables = tables_for(frozenset(shape.placements) | {shape.identifier[0]})
+        self._by_key_field: dict[str | None, dict[tuple, Any]] = {}
+        self._compiled = 0
+
+    def map(self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None) -> dict | None:
+        """The vendor item for `data`, or None when this record must be mapped the general way."""
+        layouts = self._by_key_field.get(user_id_field)
+        if layouts is None:
+            layouts = self._by_key_field[user_id_field] = {}
+        layout = tuple(data)
+        mapper = layouts.get(layout, _UNSEEN)
+        if mapper is _UNSEEN:
+            mapper = self._learn(layouts, layout, data, user_id_field)
+        return None if mapper is None else mapper(data, emitted_at)
+
+    def _learn(self, layouts: dict, layout: tuple, exemplar: Mapping[str, Any], user_id_field: str | None) -> Any:
+        if self._compiled >= MAX_COMPILED_ITEMS:
+            return None
+        self._compiled += 1
+        mapper = layouts[layout] = _compile(self.shape, self._top, self._nested_tables, layout, exemplar, user_id_field)
+        return mapper
+
+
+def _compile(
+    shape: ItemShape, top: dict, nested_tables: dict, layout: tuple, exemplar: Mapping[str, Any], user_id_field: str | None
+) -> Any:
+    if len(layout) > MAX_COMPILED_FIELDS:
+        return None
+    routes = plan_routes(top, nested_tables, layout, drop_internal=True)
+    if routes is None:
+        return None
+    identifier, id_key, id_convert, missing = shape.identifier
+    id_source = None
+    if identifier in routes:
+        id_source = routes.index(identifier)
+    if user_id_field is not None and user_id_field in layout:
+        index = layout.index(user_id_field)
+        if routes[index] is None and id_source is None:
+            id_source, routes = index, routes[:index] + [identifier] + routes[index + 1 :]
+        elif routes[index] is None or routes[index].__class__ is dict:  # which one fills it depends on the record
+            return None
+    inner_layouts: dict[int, tuple] = {}
+    inner_routes: dict[int, list] = {}
+    for index, route in enumerate(routes):
+        if route.__class__ is dict:
+            value = exemplar[layout[index]]
+            inner = tuple(value) if value.__class__ is dict else ()
+            planned = plan_routes(route, {}, inner, drop_internal=False)
+            if planned is None or len(inner) > MAX_COMPILED_FIELDS:
+                return None
+            inner_layouts[index], inner_routes[index] = inner, planned
+    placed = [route for route in routes if route.__class__ is str and route != identifier]
+    placed += [name for planned in inner_routes.values() for name in planned if name is not None]
+    targets = [(shape.placements[name].section, shape.placements[name].key) for name in placed]
+    custom = [key for key, route in zip(layout, routes) if route is None or route.__class__ is dict]
+    custom_targets = {(shape.custom_section, key) for key in custom}
+    if len(set(targets)) < len(targets) or custom_targets.intersection(targets):
+        return None  # two fields could land on one key: the general path decides per record
+    return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes, placed)
+
+
+def _generate(
+    shape: ItemShape,
+    layout: tuple,
+    routes: list,
+    id_source: int | None,
+    inner_layouts: dict[int, tuple],
+    inner_routes: dict[int, list],
+    placed: list[str],
+) -> Any:
+    identifier, id_key, _, missing = shape.identifier
+    namespace: dict[str, Any] = {
+        "drop_nulls": drop_nulls,
+        "PLAIN": PLAIN_SCALARS,
+        "RecordRejected": RecordRejected,
+        "convert_id": shape.identifier[2],
+    }
+    sections = {name: f"section{number}" for number, name in enumerate(shape.sections)}
+    lines = ["def map_layout(data, emitted_at):"]
+    if layout:
+        lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
+    # The identifier first: its absence or conversion error is reported before any other.
+    if id_source is None:
+        lines.append(f"    raise RecordRejected({missing!r})")
+    else:
+        lines += [
+            f"    value = v{id_source}",
+            "    if value.__class__ is dict or value.__class__ is list:",
+            "        value = drop_nulls(value)",
+            "    if value is None:",
+            f"        raise RecordRejected({missing!r})",
+            f"    item = {{{id_key!r}: convert_id(value, {identifier!r})}}",
+        ]
+    lines += [f"    {variable} = {{}}" for variable in sections.values()]
+
+    def place(variable: str, name: str) -> None:
+        placement = shape.placements[name]
+        target = f"{sections[placement.section]}[{placement.key!r}]" if placement.section else f"item[{placement.key!r}]"
+        namespace[f"convert_{name}"] = placement.convert
+        if placement.text_as_is:
+            lines.extend([f"    if {variable}.__class__ is str:", f"        {target} = {variable}", f"    elif {variable} is not None:"])
+        else:
+            lines.append(f"    if {variable} is not None:")
+        lines.extend([
+            f"        if {variable}.__class__ is dict or {variable}.__class__ is list:",
+            f"            {variable} = drop_nulls({variable})",
+            f"        if {variable} is not None:",
+            f"            {target} = convert_{name}({variable}, {name!r})",
+        ])
+
+    def keep(variable: str, target: str) -> None:
+        lines.extend([
+            f"    if {variable}.__class__ in PLAIN:",
+            f"        {target} = {variable}",
+            f"    elif {variable} is not None:",
+            f"        {variable} = drop_nulls({variable})",
+            f"        if {variable} is not None:",
+            f"            {target} = {variable}",
+        ])
+
+    # Placed fields in the order the general path places them: data order, nested objects at
+    # their place; what is left of a nested object is kept for the custom fields below.
+    for index, route in enumerate(routes):
+        if route.__class__ is str and route != identifier:
+            place(f"v{index}", route)
+        elif route.__class__ is dict:
+            inner = inner_layouts[index]
+            namespace[f"layout{index}"] = inner
+            lines += [
+                f"    leftover{index} = None",
+                f"    if v{index}.__class__ is dict:",
+                f"        if tuple(v{index}) != layout{index}:",
+                "            return None",
+            ]
+            names = [f"n{index}_{position}" for position in range(len(inner))]
+            if inner:
+                lines.append(f"        {', '.join(names)}, = v{index}.values()")
+            lines_before, lines[:] = lines[:], []
+            for name, inner_route in zip(names, inner_routes[index]):
+                if inner_route is not None:
+                    place(name, inner_route)
+            lines.append(f"    leftover{index} = {{}}")
+            for key, name, inner_route in zip(inner, names, inner_routes[index]):
+                if inner_route is None:
+                    keep(name, f"leftover{index}[{key!r}]")
+            body, lines[:] = lines[:], lines_before
+            lines += ["    " + line for line in body]
+    custom = f"{sections[shape.custom_section]}"
+    for index, (key, route) in enumerate(zip(layout, routes)):
+        if route is None:
+            keep(f"v{index}", f"{custom}[{key!r}]")
+        elif route.__class__ is dict:
+            lines += [f"    if leftover{index} is not None:", f"        if leftover{index}:", f"            {custom}[{key!r}] = leftover{index}", "    else:"]
+            branch, lines[:] = lines[:], []
+            keep(f"v{index}", f"{custom}[{key!r}]")
+            kept, lines[:] = lines[:], branch
+            lines += ["    " + line for line in kept]
+    for name, variable in sections.items():
+        lines += [f"    if {variable}:", f"        item[{name!r}] = {variable}"]
+    for number, (key, compute) in enumerate(shape.tail):
+        namespace[f"tail{number}"] = compute
+        lines.append(f"    item[{key!r}] = tail{number}(emitted_at)")
+    lines.append("    return item")
+    exec(compile("\n".join(lines), "<compiled_items: one layout>", "exec"), namespace)  # noqa: S102 - literals only
+    return namespace["map_layout"]

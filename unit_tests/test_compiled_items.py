@@ -1,0 +1,55 @@
+"""Compiled per-layout mapping equals the vendor's general mapping, byte for byte and reason for reason."""
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from destination_identify.errors import RecordRejected
+from destination_identify.fields import TOP_LEVEL_ALIASES
+from destination_identify.vendors import vendor_from_config
+
+EMITTED = 1732262400000
+_ALIASES = sorted({alias for aliases in TOP_LEVEL_ALIASES.values() for alias in aliases})
+_KEYS = st.sampled_from(_ALIASES + ["id", "plan", "tags", "address", "company", "_airbyte_raw_id", "enrichment_city", "traits"])
+_SUB_KEYS = st.sampled_from(["city", "street", "zip", "postal_code", "country", "id", "name", "line3", "_airbyte_x"])
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=4)
+)
+_INNER = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), _SCALARS, max_size=2))
+_VALUES = st.one_of(_SCALARS, _SCALARS, st.dictionaries(_SUB_KEYS, _INNER, max_size=4), st.lists(_INNER, max_size=3))
+_RECORDS = st.dictionaries(_KEYS, _VALUES, max_size=9)
+
+
+def outcome(map_record, data, user_id_field):
+    """The JSON bytes of the item (key order included), or the rejection reason."""
+    try:
+        return json.dumps(map_record(data, EMITTED, user_id_field))
+    except RecordRejected as rejection:
+        return "rejected: " + rejection.reason
+
+
+@settings(max_examples=600, deadline=None)
+@given(first=_RECORDS, second=_RECORDS, user_id_field=st.sampled_from([None, "id", "plan", "address"]))
+def test_compiled_thrivestack_events_equal_the_general_mapping(first, second, user_id_field):
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    # `second` reuses the layout compiled for `first` when its keys are the same, in the same order.
+    second = {key: second.get(key) for key in first} if len(second) % 2 else second
+    for data in (first, second):
+        assert outcome(vendor.map_record, data, user_id_field) == outcome(vendor.map_generally, data, user_id_field)
+
+
+def test_a_plain_layout_is_compiled_and_a_different_nested_layout_falls_back():
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    record = {"id": 7, "email": "a@example.com", "plan": "pro", "address": {"city": "Oslo", "street": "1 Main"}}
+    assert vendor._compiled.map(record, EMITTED, "id") == vendor.map_generally(record, EMITTED, "id")
+    reordered = {**record, "address": {"street": "2 Main", "city": "Bergen"}}
+    assert vendor._compiled.map(reordered, EMITTED, "id") is None  # not the layout it was compiled for
+    assert vendor.map_record(reordered, EMITTED, "id") == vendor.map_generally(reordered, EMITTED, "id")
+
+
+def test_a_custom_field_that_could_collide_with_a_placed_one_is_never_compiled():
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    record = {"user_id": "u1", "city": "Oslo", "enrichment_city": "Bergen"}
+    assert vendor._compiled.map(record, EMITTED, None) is None
+    assert outcome(vendor.map_record, record, None) == "rejected: two fields map to traits.enrichment_city; remove or rename one"
