@@ -12,7 +12,7 @@ SUPPORTED_SYNC_MODES = ("append", "append_dedup")
 MAX_DISTINCT_REASONS = 50
 
 
-@dataclass
+@dataclass(slots=True)  # slots: the write loop reads and counts on it for every record
 class StreamContext:
     """One configured stream: its validator, its user-id fallback and its running counts."""
 

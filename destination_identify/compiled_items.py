@@ -54,22 +54,31 @@ class ItemShape:
 class CompiledItems:
     """Per primary-key field and record layout: the compiled mapping, or None (map generally)."""
 
-    def __init__(self, shape: ItemShape) -> None:
+    def __init__(self, shape: ItemShape, general: Callable[..., dict]) -> None:
         self.shape = shape
+        self._general = general
         self._top, self._nested_tables = tables_for(frozenset(shape.placements) | {shape.identifier[0]})
         self._by_key_field: dict[str | None, dict[tuple, Any]] = {}
         self._compiled = 0
 
-    def map(self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None) -> dict | None:
-        """The vendor item for `data`, or None when this record must be mapped the general way."""
-        layouts = self._by_key_field.get(user_id_field)
-        if layouts is None:
-            layouts = self._by_key_field[user_id_field] = {}
-        layout = tuple(data)
-        mapper = layouts.get(layout, _UNSEEN)
-        if mapper is _UNSEEN:
-            mapper = self._learn(layouts, layout, data, user_id_field)
-        return None if mapper is None else mapper(data, emitted_at)
+    def map_record(
+        self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None, mapped: Mapping | None = None
+    ) -> dict:
+        """The vendor's `map_record`: compiled where the layout allows, else `general`.
+        (Bound as the vendor's own method: one call per record, not two.)"""
+        if mapped is None:
+            layouts = self._by_key_field.get(user_id_field)
+            if layouts is None:
+                layouts = self._by_key_field[user_id_field] = {}
+            layout = tuple(data)
+            mapper = layouts.get(layout, _UNSEEN)
+            if mapper is _UNSEEN:
+                mapper = self._learn(layouts, layout, data, user_id_field)
+            if mapper is not None:
+                item = mapper(data, emitted_at)
+                if item is not None:
+                    return item
+        return self._general(data, emitted_at, user_id_field, mapped)
 
     def _learn(self, layouts: dict, layout: tuple, exemplar: Mapping[str, Any], user_id_field: str | None) -> Any:
         if self._compiled >= MAX_COMPILED_ITEMS:

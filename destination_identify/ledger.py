@@ -28,7 +28,11 @@ class StateLedger:
 
     # ---- records ---------------------------------------------------------------------------
     def opened(self, count: int = 1) -> int:
-        """`count` records of the current epoch are in flight; returns the epoch."""
+        """`count` more records of the current epoch are (or were) in flight; returns the epoch.
+
+        May be told late, in one sum, as long as it is before the epoch's STATE: a settlement
+        that comes first leaves the epoch's count below zero for a while, which nothing reads
+        until its STATE is waiting, and by then every record of the epoch is counted."""
         self._unsettled[self.epoch] += count
         return self.epoch
 

@@ -133,6 +133,9 @@ class Writer:
         loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
         streams, ledger, builder = self.streams, self.ledger, self.builder
         max_item_bytes = builder.max_item_bytes
+        run_stream, run_epoch = builder.run
+        epoch = ledger.epoch
+        opened = 0  # records batched in this epoch, told to the ledger before its STATE
         for line in lines:
             line_number += 1
             try:
@@ -147,7 +150,10 @@ class Writer:
             kind = message.get("type")
             if kind != "RECORD":
                 if kind == "STATE":
+                    ledger.opened(opened)
+                    opened = 0
                     self._handle_state(message, line_number)
+                    epoch = ledger.epoch
                 continue  # LOG, TRACE and other messages are not ours to act on.
             record = message.get("record")
             name = record.get("stream") if record.__class__ is dict else None
@@ -180,9 +186,14 @@ class Writer:
                 continue
             if self._previews_left:
                 self._preview(stream, position, item)
-            closed = builder.add(item, stream, position, ledger.opened(), now)
+            if stream is not run_stream or epoch != run_epoch:
+                builder.start_run(stream, epoch)
+                run_stream, run_epoch = stream, epoch
+            opened += 1
+            closed = builder.add(item, position, now)
             if closed is not None:
                 self._dispatch(closed)
+        ledger.opened(opened)
 
     def _handle_state(self, message: dict, line_number: int) -> None:
         if not isinstance(message.get("state"), dict):
@@ -217,7 +228,7 @@ class Writer:
 
     def _settle(self, batch: Batch, outcome: BatchOutcome) -> None:
         if not outcome.rejected:  # the usual case: every run delivered as a whole
-            for stream, epoch, count in batch.runs:
+            for stream, epoch, count in batch.run_counts():
                 stream.delivered += count
                 self.ledger.delivered(epoch, stream.key, count)
             return

@@ -17,8 +17,9 @@ def builder_for(vendor, limits=None):
 def fill(builder, items):
     """All batches the builder produces for `items`, the partial last one included."""
     batches = []
+    builder.start_run("s", 0)
     for position, item in enumerate(items):
-        closed = builder.add(item, "s", position, 0, now=float(position))
+        closed = builder.add(item, position, now=float(position))
         if closed is not None:
             batches.append(closed)
     last = builder.take()
@@ -29,7 +30,8 @@ def fill(builder, items):
 
 def test_closes_a_batch_as_soon_as_it_holds_max_records():
     builder = BatchBuilder(BatchLimits(max_records=3, max_bytes=10_000), b"[", b",", b"]")
-    closed = [builder.add(b"{}", "s", n, 0, now=n) for n in range(7)]
+    builder.start_run("s", 0)
+    closed = [builder.add(b"{}", n, now=n) for n in range(7)]
     assert [batch is not None for batch in closed] == [False, False, True, False, False, True, False]
     assert closed[2].items == [b"{}"] * 3
     assert closed[2].refs == [("s", 0, 0), ("s", 1, 0), ("s", 2, 0)]
@@ -89,12 +91,14 @@ def test_realtime_userpilot_sends_one_user_per_request():
 def test_take_returns_the_partial_batch_and_starts_a_fresh_one():
     builder = BatchBuilder(BatchLimits(max_records=5, max_bytes=1_000), b"[", b",", b"]")
     assert builder.take() is None
-    builder.add(b"1", "s", 1, 0, now=10.0)
-    builder.add(b"22", "s", 2, 1, now=11.0)
+    builder.start_run("s", 0)
+    builder.add(b"1", 1, now=10.0)
+    builder.start_run("s", 1)
+    builder.add(b"22", 2, now=11.0)
     batch = builder.take()
     assert (batch.items, batch.refs, batch.body_bytes, batch.opened_at) == ([b"1", b"22"], [("s", 1, 0), ("s", 2, 1)], 6, 10.0)
     assert builder.current.items == [] and builder.current.body_bytes == 2
-    builder.add(b"3", "s", 3, 1, now=20.0)
+    builder.add(b"3", 3, now=20.0)
     assert builder.take().opened_at == 20.0
 
 
@@ -109,8 +113,19 @@ def test_packed_items_read_back_exactly_and_join_without_copies_of_each_item():
 def test_runs_group_consecutive_items_of_one_stream_and_epoch():
     builder = BatchBuilder(BatchLimits(max_records=10, max_bytes=1_000), b"[", b",", b"]")
     users, orders = object(), object()
+    builder.start_run(orders, 0)  # no item of this run: replaced by the next one
     for stream, position, epoch in [(users, 1, 0), (users, 2, 0), (orders, 1, 0), (users, 3, 1), (users, 5, 1)]:
-        builder.add(b"{}", stream, position, epoch, now=0.0)
+        if builder.run != (stream, epoch):
+            builder.start_run(stream, epoch)
+        builder.add(b"{}", position, now=0.0)
     batch = builder.take()
-    assert batch.runs == [[users, 0, 2], [orders, 0, 1], [users, 1, 2]]
+    assert batch.run_counts() == [(users, 0, 2), (orders, 0, 1), (users, 1, 2)]
     assert batch.refs == [(users, 1, 0), (users, 2, 0), (orders, 1, 0), (users, 3, 1), (users, 5, 1)]
+
+
+def test_a_run_continues_into_the_next_batch():
+    builder = BatchBuilder(BatchLimits(max_records=2, max_bytes=1_000), b"[", b",", b"]")
+    builder.start_run("s", 3)
+    closed = [builder.add(b"{}", n, now=0.0) for n in range(3)]
+    assert closed[1].run_counts() == [("s", 3, 2)]
+    assert builder.take().run_counts() == [("s", 3, 1)]

@@ -55,6 +55,19 @@ def test_a_state_waits_for_its_records_then_carries_the_counts():
     assert ledger.waiting_states == 0 and ledger.unsettled == 0
 
 
+def test_records_told_late_in_one_sum_still_hold_their_state():
+    """The writer tells the ledger its epoch's count just before the STATE; batches of that
+    epoch may have settled already."""
+    ledger = StateLedger()
+    ledger.delivered(0, USERS, 2)  # settled before the writer told the ledger about them
+    ledger.opened(3)
+    ledger.state(stream_state("users", 1))
+    assert ledger.releasable() == []  # one record is still in flight
+    ledger.delivered(0, USERS, 1)
+    released = ledger.releasable()
+    assert cursors(released) == [1] and stats(released[0])["recordCount"] == 3.0
+
+
 def test_states_are_released_in_order_when_batches_settle_out_of_order():
     ledger = StateLedger()
     first = ledger.opened(2)

@@ -80,8 +80,10 @@ class Thrivestack(Vendor):
                 sections=("traits", "context"),
                 custom_section="traits",
                 tail=(("timestamp", self._timestamp),),
-            )
+            ),
+            general=self.map_generally,
         )
+        self.map_record = self._compiled.map_record  # type: ignore[method-assign]
 
     def headers(self) -> dict[str, str]:
         if self.auth_method == "x-api-key":
@@ -91,11 +93,8 @@ class Thrivestack(Vendor):
     def map_record(
         self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
     ) -> dict:
-        if mapped is None:  # the common case, compiled per record layout (same result)
-            event = self._compiled.map(data, emitted_at, user_id_field)
-            if event is not None:
-                return event
-        return self.map_generally(data, emitted_at, user_id_field, mapped)
+        """Replaced in __init__ by the compiled layouts, which fall back to map_generally."""
+        return self._compiled.map_record(data, emitted_at, user_id_field, mapped)
 
     def map_generally(
         self, data: Mapping[str, Any], emitted_at: int | None, user_id_field: str | None, mapped: Mapping | None = None
