@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from destination_identify.errors import RecordRejected
+from destination_identify.values import identifier_text, scalar_text, text_list
 from destination_identify.fields import (
     DROP,
     MAX_COMPILED_FIELDS,
@@ -25,17 +26,23 @@ from destination_identify.fields import (
 
 MAX_COMPILED_ITEMS = 1024  # layouts compiled per shape; later ones are mapped the general way
 _UNSEEN = object()
+# The common cases of known converters, written inline: (condition on {v}, result) pairs, each
+# giving exactly what the converter returns for such a value; anything else calls it.
+INLINE_CASES: dict[Callable, tuple[tuple[str, str], ...]] = {
+    scalar_text: (("{v}.__class__ is str", "{v}"),),
+    identifier_text: (("{v}.__class__ is str and {v} and not {v}.isspace()", "{v}"), ("{v}.__class__ is int", "str({v})")),
+    text_list: (("{v}.__class__ is str", "[{v}]"),),
+}
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a canonical field goes: `section` of the item ('' for the item itself), `key`, the
-    converter, and whether a string is sent unchanged (so the converter call is skipped)."""
+    """Where a canonical field goes: `section` of the item ('' for the item itself), `key`, and
+    the converter (its common cases inline where INLINE_CASES knows it)."""
 
     section: str
     key: str
     convert: Callable[[Any, str], Any]
-    text_as_is: bool
 
 
 @dataclass(frozen=True)
@@ -140,12 +147,44 @@ def _generate(
         "drop_nulls": drop_nulls,
         "PLAIN": PLAIN_SCALARS,
         "RecordRejected": RecordRejected,
-        "convert_id": shape.identifier[2],
     }
     sections = {name: f"section{number}" for number, name in enumerate(shape.sections)}
     lines = ["def map_layout(data, emitted_at):"]
     if layout:
         lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
+    def converted(variable: str, target: str, convert: Callable, name: str) -> None:
+        """`target = convert(variable)` for a value that is not None, nulls inside dropped first."""
+        namespace[f"convert_{name}"] = convert
+        indent, keyword = "    ", "if"
+        for condition, result in INLINE_CASES.get(convert, ()):
+            lines.extend([f"{indent}{keyword} {condition.format(v=variable)}:", f"{indent}    {target} = {result.format(v=variable)}"])
+            keyword = "elif"
+        lines.extend([
+            f"{indent}{keyword} {variable} is not None:",
+            f"{indent}    if {variable}.__class__ is dict or {variable}.__class__ is list:",
+            f"{indent}        {variable} = drop_nulls({variable})",
+            f"{indent}    if {variable} is not None:",
+            f"{indent}        {target} = convert_{name}({variable}, {name!r})",
+        ])
+
+    def place(variable: str, name: str) -> None:
+        placement = shape.placements[name]
+        target = f"{sections[placement.section]}[{placement.key!r}]" if placement.section else f"item[{placement.key!r}]"
+        converted(variable, target, placement.convert, name)
+
+    def keep(variable: str, target: str) -> None:
+        """`target = variable` with nulls dropped at every depth (a list of plain scalars as it is)."""
+        lines.extend([
+            f"    if {variable}.__class__ in PLAIN:",
+            f"        {target} = {variable}",
+            f"    elif {variable}.__class__ is list and {variable} and PLAIN.issuperset(map(type, {variable})):",
+            f"        {target} = {variable}",
+            f"    elif {variable} is not None:",
+            f"        {variable} = drop_nulls({variable})",
+            f"        if {variable} is not None:",
+            f"            {target} = {variable}",
+        ])
+
     # The identifier first: its absence or conversion error is reported before any other.
     if id_source is None:
         lines.append(f"    raise RecordRejected({missing!r})")
@@ -156,34 +195,10 @@ def _generate(
             "        value = drop_nulls(value)",
             "    if value is None:",
             f"        raise RecordRejected({missing!r})",
-            f"    item = {{{id_key!r}: convert_id(value, {identifier!r})}}",
         ]
+        converted("value", "identity", shape.identifier[2], identifier)
+        lines.append(f"    item = {{{id_key!r}: identity}}")
     lines += [f"    {variable} = {{}}" for variable in sections.values()]
-
-    def place(variable: str, name: str) -> None:
-        placement = shape.placements[name]
-        target = f"{sections[placement.section]}[{placement.key!r}]" if placement.section else f"item[{placement.key!r}]"
-        namespace[f"convert_{name}"] = placement.convert
-        if placement.text_as_is:
-            lines.extend([f"    if {variable}.__class__ is str:", f"        {target} = {variable}", f"    elif {variable} is not None:"])
-        else:
-            lines.append(f"    if {variable} is not None:")
-        lines.extend([
-            f"        if {variable}.__class__ is dict or {variable}.__class__ is list:",
-            f"            {variable} = drop_nulls({variable})",
-            f"        if {variable} is not None:",
-            f"            {target} = convert_{name}({variable}, {name!r})",
-        ])
-
-    def keep(variable: str, target: str) -> None:
-        lines.extend([
-            f"    if {variable}.__class__ in PLAIN:",
-            f"        {target} = {variable}",
-            f"    elif {variable} is not None:",
-            f"        {variable} = drop_nulls({variable})",
-            f"        if {variable} is not None:",
-            f"            {target} = {variable}",
-        ])
 
     # Placed fields in the order the general path places them: data order, nested objects at
     # their place; what is left of a nested object is kept for the custom fields below.

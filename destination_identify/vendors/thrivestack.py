@@ -73,7 +73,7 @@ class Thrivestack(Vendor):
             ItemShape(
                 identifier=("user_id", "user_id", identifier_text, NO_USER_ID),
                 placements={
-                    field: Placement(part, key, convert, text_as_is=convert is scalar_text)
+                    field: Placement(part, key, convert)
                     for field, (part, key, convert) in FIELD_TABLE.items()
                     if part
                 },
