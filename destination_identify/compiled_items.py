@@ -24,7 +24,7 @@ from destination_identify.fields import (
     tables_for,
 )
 
-MAX_COMPILED_ITEMS = 1024  # layouts compiled per shape; later ones are mapped the general way
+MAX_COMPILED_ITEMS = 256  # layouts compiled per shape (about 20 KiB each); later ones map the general way
 _UNSEEN = object()
 # The common cases of known converters, written inline: (condition on {v}, result) pairs, each
 # giving exactly what the converter returns for such a value; anything else calls it.

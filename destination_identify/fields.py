@@ -160,7 +160,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 DROP = object()
 _USER_ID_FALLBACK = object()
 PLAIN_SCALARS = frozenset({str, int, float, bool})  # JSON scalars: kept as they are
-MAX_LAYOUTS = 4096  # layouts compiled per process; later ones take the general path uncached
+MAX_LAYOUTS = 512  # layouts compiled per process (about 10-20 KiB each); later ones take the general path
 MAX_COMPILED_FIELDS = 250  # wider objects take the general path (a local variable per field)
 _compiled_layouts = 0
 _SPLITTERS: dict[frozenset, "RecordSplitter"] = {}
@@ -229,7 +229,7 @@ class RecordSplitter:
                     canonical["user_id"] = value
             return rest
 
-        routes = plan_routes(top, nested_tables, layout, drop_internal=True)
+        routes = None if _compiled_layouts >= MAX_LAYOUTS else plan_routes(top, nested_tables, layout, drop_internal=True)
         if routes is not None:
             routes = [
                 _NestedSplitter(key, route) if route.__class__ is dict else route for key, route in zip(layout, routes)
