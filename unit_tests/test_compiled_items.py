@@ -60,3 +60,13 @@ def test_a_custom_field_that_could_collide_with_a_placed_one_is_never_compiled()
     record = {"user_id": "u1", "city": "Oslo", "enrichment_city": "Bergen"}
     assert compiled_only(vendor)(record, EMITTED, None) is None
     assert outcome(vendor.map_record, record, None) == "rejected: two fields map to traits.enrichment_city; remove or rename one"
+
+
+def test_past_the_cap_layouts_are_mapped_the_general_way(monkeypatch):
+    import destination_identify.compiled_items as compiled_items
+
+    monkeypatch.setattr(compiled_items, "MAX_COMPILED_ITEMS", 2)
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    records = [{"user_id": f"u{n}", f"column{n}": n} for n in range(5)]  # five layouts
+    assert [vendor.map_record(r, EMITTED, None) for r in records] == [vendor.map_generally(r, EMITTED, None) for r in records]
+    assert vendor._compiled._compiled == 2
