@@ -8,7 +8,6 @@ that a change to parsing, validation or mapping shows up on its own.
 
 import argparse
 import gc
-import json
 import sys
 import tempfile
 import time

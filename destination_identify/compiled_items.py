@@ -4,7 +4,7 @@ fields plus every other field as it is (Thrivestack: `user_id`, `traits`, `conte
 fields.py compiles the split into canonical and other fields; the vendor then walks both again
 to place and convert them. Here split and placement are one generated function per layout, so
 each value is touched once: on the Thrivestack path this halves the mapping cost. The vendor's
-own general `map_record` stays the definition; a layout this cannot express exactly (competing
+own general mapping stays the definition; a layout this cannot express exactly (competing
 aliases, a custom field that could collide with a placed one, a nested object shaped unlike the
 first one seen) returns None and the vendor maps the record the general way. A property test
 compares the two, byte for byte and reason for reason.
@@ -14,15 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from destination_identify.errors import RecordRejected
+from destination_identify.fields import MAX_COMPILED_FIELDS, PLAIN_SCALARS, drop_nulls, plan_routes, tables_for
 from destination_identify.values import identifier_text, scalar_text, text_list
-from destination_identify.fields import (
-    DROP,
-    MAX_COMPILED_FIELDS,
-    PLAIN_SCALARS,
-    drop_nulls,
-    plan_routes,
-    tables_for,
-)
 
 MAX_COMPILED_ITEMS = 256  # layouts compiled per shape (about 20 KiB each); later ones map the general way
 _UNSEEN = object()
@@ -103,7 +96,7 @@ def _compile(
     routes = plan_routes(top, nested_tables, layout, drop_internal=True)
     if routes is None:
         return None
-    identifier, id_key, id_convert, missing = shape.identifier
+    identifier = shape.identifier[0]
     id_source = None
     if identifier in routes:
         id_source = routes.index(identifier)
@@ -130,7 +123,7 @@ def _compile(
     custom_targets = {(shape.custom_section, key) for key in custom}
     if len(set(targets)) < len(targets) or custom_targets.intersection(targets):
         return None  # two fields could land on one key: the general path decides per record
-    return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes, placed)
+    return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes)
 
 
 def _generate(
@@ -140,8 +133,8 @@ def _generate(
     id_source: int | None,
     inner_layouts: dict[int, tuple],
     inner_routes: dict[int, list],
-    placed: list[str],
 ) -> Any:
+    """The source of `map_layout(data, emitted_at) -> item or None`, compiled."""
     identifier, id_key, _, missing = shape.identifier
     namespace: dict[str, Any] = {
         "drop_nulls": drop_nulls,
@@ -152,6 +145,7 @@ def _generate(
     lines = ["def map_layout(data, emitted_at):"]
     if layout:
         lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
+
     def converted(variable: str, target: str, convert: Callable, name: str) -> None:
         """`target = convert(variable)` for a value that is not None, nulls inside dropped first."""
         namespace[f"convert_{name}"] = convert
