@@ -70,3 +70,20 @@ def test_past_the_cap_layouts_are_mapped_the_general_way(monkeypatch):
     records = [{"user_id": f"u{n}", f"column{n}": n} for n in range(5)]  # five layouts
     assert [vendor.map_record(r, EMITTED, None) for r in records] == [vendor.map_generally(r, EMITTED, None) for r in records]
     assert vendor._compiled._compiled == 2
+
+
+def test_the_benchmark_users_map_identically(tmp_path):
+    """Realistic records (nested objects, lists, non-ASCII names): the compiled path is taken and
+    every event equals the general mapping's."""
+    import orjson
+
+    from bench.run_bench import generate
+
+    path = tmp_path / "users.jsonl"
+    generate(path, 2_000)
+    records = [orjson.loads(line)["record"] for line in path.read_bytes().splitlines() if b'"RECORD"' in line]
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    compiled = compiled_only(vendor)
+    for record in records:
+        expected = orjson.dumps(vendor.map_generally(record["data"], record["emitted_at"], "id"))
+        assert orjson.dumps(compiled(record["data"], record["emitted_at"], "id")) == expected
