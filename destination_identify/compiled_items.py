@@ -23,7 +23,10 @@ _UNSEEN = object()
 # giving exactly what the converter returns for such a value; anything else calls it.
 INLINE_CASES: dict[Callable, tuple[tuple[str, str], ...]] = {
     scalar_text: (("{v}.__class__ is str", "{v}"),),
-    identifier_text: (("{v}.__class__ is str and {v} and not {v}.isspace()", "{v}"), ("{v}.__class__ is int", "str({v})")),
+    identifier_text: (
+        ("{v}.__class__ is str and {v} and not {v}.isspace()", "{v}"),
+        ("{v}.__class__ is int", "str({v})"),
+    ),
     text_list: (("{v}.__class__ is str", "[{v}]"),),
 }
 
@@ -89,7 +92,12 @@ class CompiledItems:
 
 
 def _compile(
-    shape: ItemShape, top: dict, nested_tables: dict, layout: tuple, exemplar: Mapping[str, Any], user_id_field: str | None
+    shape: ItemShape,
+    top: dict,
+    nested_tables: dict,
+    layout: tuple,
+    exemplar: Mapping[str, Any],
+    user_id_field: str | None,
 ) -> Any:
     if len(layout) > MAX_COMPILED_FIELDS:
         return None
@@ -151,7 +159,8 @@ def _generate(
         namespace[f"convert_{name}"] = convert
         indent, keyword = "    ", "if"
         for condition, result in INLINE_CASES.get(convert, ()):
-            lines.extend([f"{indent}{keyword} {condition.format(v=variable)}:", f"{indent}    {target} = {result.format(v=variable)}"])
+            lines.append(f"{indent}{keyword} {condition.format(v=variable)}:")
+            lines.append(f"{indent}    {target} = {result.format(v=variable)}")
             keyword = "elif"
         lines.extend([
             f"{indent}{keyword} {variable} is not None:",
@@ -163,7 +172,8 @@ def _generate(
 
     def place(variable: str, name: str) -> None:
         placement = shape.placements[name]
-        target = f"{sections[placement.section]}[{placement.key!r}]" if placement.section else f"item[{placement.key!r}]"
+        where = sections[placement.section] if placement.section else "item"
+        target = f"{where}[{placement.key!r}]"
         converted(variable, target, placement.convert, name)
 
     def keep(variable: str, target: str) -> None:
@@ -226,7 +236,12 @@ def _generate(
         if route is None:
             keep(f"v{index}", f"{custom}[{key!r}]")
         elif route.__class__ is dict:
-            lines += [f"    if leftover{index} is not None:", f"        if leftover{index}:", f"            {custom}[{key!r}] = leftover{index}", "    else:"]
+            lines += [
+                f"    if leftover{index} is not None:",
+                f"        if leftover{index}:",
+                f"            {custom}[{key!r}] = leftover{index}",
+                "    else:",
+            ]
             branch, lines[:] = lines[:], []
             keep(f"v{index}", f"{custom}[{key!r}]")
             kept, lines[:] = lines[:], branch

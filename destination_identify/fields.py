@@ -229,7 +229,9 @@ class RecordSplitter:
                     canonical["user_id"] = value
             return rest
 
-        routes = None if _compiled_layouts >= MAX_LAYOUTS else plan_routes(top, nested_tables, layout, drop_internal=True)
+        routes = None
+        if _compiled_layouts < MAX_LAYOUTS:
+            routes = plan_routes(top, nested_tables, layout, drop_internal=True)
         if routes is not None:
             routes = [
                 _NestedSplitter(key, route) if route.__class__ is dict else route for key, route in zip(layout, routes)
@@ -332,7 +334,10 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
             target = f"rest[{field}]"
             lines.append(f"    elif {name}.__class__ in PLAIN:")
         elif route is _USER_ID_FALLBACK:  # cleaned here, placed by the fallback lines below
-            lines += [f"    if {name}.__class__ is dict or {name}.__class__ is list:", f"        {name} = drop_nulls({name})"]
+            lines += [
+                f"    if {name}.__class__ is dict or {name}.__class__ is list:",
+                f"        {name} = drop_nulls({name})",
+            ]
             continue
         else:
             target = f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]"

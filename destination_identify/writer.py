@@ -165,8 +165,11 @@ class Writer:
             stream.read += 1
             position = stream.read
             data = record.get("data")
-            if not stream.in_catalog or data.__class__ is not dict:
-                self._reject_now(stream, position, UNKNOWN_STREAM_REASON if not stream.in_catalog else "record data is not a JSON object")
+            if not stream.in_catalog:
+                self._reject_now(stream, position, UNKNOWN_STREAM_REASON)
+                continue
+            if data.__class__ is not dict:
+                self._reject_now(stream, position, "record data is not a JSON object")
                 continue
             if stream.validator is not None and not stream.validator.is_valid(data):
                 self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
@@ -180,9 +183,7 @@ class Writer:
                 self._reject_now(stream, position, "a value cannot be serialized as JSON")
                 continue
             if len(item) > max_item_bytes:
-                self._reject_now(
-                    stream, position, f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
-                )
+                self._reject_now(stream, position, self._too_large(item))
                 continue
             if self._previews_left:
                 self._preview(stream, position, item)
@@ -194,6 +195,9 @@ class Writer:
             if closed is not None:
                 self._dispatch(closed)
         ledger.opened(opened)
+
+    def _too_large(self, item: bytes) -> str:
+        return f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
 
     def _handle_state(self, message: dict, line_number: int) -> None:
         if not isinstance(message.get("state"), dict):
