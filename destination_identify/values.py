@@ -141,13 +141,6 @@ def _iso_z(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def iso_from_emitted_at(emitted_at: int | float) -> str:
-    """A record's `emitted_at`: epoch milliseconds per the protocol, though some clients
-    (PyAirbyte's cache) send seconds; small numbers are read as seconds."""
-    seconds = emitted_at / 1000 if abs(emitted_at) >= _EPOCH_MS_THRESHOLD else emitted_at
-    return _iso_z(datetime.fromtimestamp(seconds, tz=timezone.utc))
-
-
 def is_date_time_text(value: Any) -> bool:
     """True for strings that look like ISO-8601 date-times (not plain dates, not free text)."""
     return (

@@ -9,7 +9,6 @@ from destination_identify.values import (
     flatten,
     identifier_text,
     is_date_time_text,
-    iso_from_emitted_at,
     iso_utc,
     number_text,
     scalar_text,
@@ -128,8 +127,9 @@ def test_unparseable_timestamps_are_rejected_without_the_value(value, reason):
     assert caught.value.reason == reason
 
 
-def test_iso_from_emitted_at():
-    assert iso_from_emitted_at(1709294400123) == "2024-03-01T12:00:00.123Z"
+def test_iso_utc_reads_emitted_at_in_milliseconds_or_seconds():
+    assert iso_utc(1709294400123, "emitted_at") == "2024-03-01T12:00:00.123Z"
+    assert iso_utc(1709294400, "emitted_at") == "2024-03-01T12:00:00.000Z"
 
 
 @pytest.mark.parametrize(

@@ -185,3 +185,10 @@ def test_unexpected_status_is_a_system_error():
 )
 def test_read_check(status, result):
     assert thrivestack().read_check(status, b"") == result
+
+
+def test_an_emitted_at_out_of_range_rejects_the_record_instead_of_failing_the_sync():
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    with pytest.raises(RecordRejected) as caught:
+        vendor.map_record({"user_id": "u1"}, 1e300, None)
+    assert caught.value.reason == "emitted_at: epoch number out of range"

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from destination_identify.compiled_items import CompiledItems, ItemShape, Placement
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import splitter_for
-from destination_identify.values import NO_USER_ID, identifier_text, iso_from_emitted_at, scalar_text, text_list
+from destination_identify.values import NO_USER_ID, identifier_text, iso_utc, scalar_text, text_list
 from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
 
 # canonical field -> (part of the event, key inside it, converter)
@@ -154,13 +154,15 @@ class Thrivestack(Vendor):
         section[key] = value  # Thrivestack takes JSON as it is
 
     def _timestamp(self, emitted_at: Any) -> str:
-        """Records of one read share emitted_at values; remember the last conversion."""
+        """Records of one read share emitted_at values; remember the last conversion. Epoch
+        milliseconds per the protocol, though PyAirbyte's cache sends seconds: iso_utc reads
+        small numbers as seconds, and rejects a number out of range rather than failing."""
         if not isinstance(emitted_at, (int, float)) or isinstance(emitted_at, bool):
             raise RecordRejected("record has no emitted_at timestamp")
         last_value, last_text = self._last_emitted
         if emitted_at == last_value:
             return last_text
-        text = iso_from_emitted_at(emitted_at)
+        text = iso_utc(emitted_at, "emitted_at")
         self._last_emitted = (emitted_at, text)
         return text
 
