@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 from typing import Any, Hashable
 
 StreamKey = tuple[str | None, str]  # (namespace, name)
+_FROM_MESSAGE = object()
 
 
 class StateLedger:
@@ -22,7 +23,7 @@ class StateLedger:
         self._unsettled: dict[int, int] = defaultdict(int)
         self._delivered: dict[int, dict[Hashable, int]] = defaultdict(lambda: defaultdict(int))
         self._rejected: dict[int, dict[Hashable, int]] = defaultdict(lambda: defaultdict(int))
-        self._waiting: deque[tuple[int, dict]] = deque()
+        self._waiting: deque[tuple[int, dict, Hashable | None]] = deque()
         self._since_delivered: dict[Hashable, int] = defaultdict(int)
         self._since_rejected: dict[Hashable, int] = defaultdict(int)
 
@@ -53,8 +54,13 @@ class StateLedger:
         return sum(self._unsettled.values())
 
     # ---- states ----------------------------------------------------------------------------
-    def state(self, message: dict) -> None:
-        self._waiting.append((self.epoch, message))
+    def state(self, message: dict, stream: Any = _FROM_MESSAGE) -> None:
+        """STATE `message` closes the current epoch. `stream`: the key its records were counted
+        under (the writer resolves a namespace-less match); by default, the state's own."""
+        if stream is _FROM_MESSAGE:
+            state = message.get("state")
+            stream = stream_of_state(state) if isinstance(state, dict) else None
+        self._waiting.append((self.epoch, message, stream))
         self.epoch += 1
 
     @property
@@ -65,9 +71,9 @@ class StateLedger:
         """STATE messages whose records are all settled, in input order, with their stats."""
         released = []
         while self._waiting and self._unsettled.get(self._waiting[0][0], 0) == 0:
-            epoch, message = self._waiting.popleft()
+            epoch, message, stream = self._waiting.popleft()
             self._fold(epoch)
-            released.append(self._with_stats(message))
+            released.append(self._with_stats(message, stream))
         return released
 
     def _fold(self, epoch: int) -> None:
@@ -77,11 +83,10 @@ class StateLedger:
         for stream, count in self._rejected.pop(epoch, {}).items():
             self._since_rejected[stream] += count
 
-    def _with_stats(self, message: dict) -> dict:
+    def _with_stats(self, message: dict, stream: Hashable | None) -> dict:
         state = message.get("state")
         if not isinstance(state, dict):
             return message
-        stream = stream_of_state(state)
         if stream is None:  # global or legacy: the window covers every stream
             delivered = sum(self._since_delivered.values())
             rejected = sum(self._since_rejected.values())

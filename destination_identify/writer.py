@@ -15,7 +15,7 @@ from destination_identify.catalog import StreamContext, load_streams
 from destination_identify.config import REJECTED_RATIO_MIN_RECORDS, ConnectorConfig
 from destination_identify.delivery import BatchOutcome, Deliverer, DeliveryCounters
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.ledger import StateLedger
+from destination_identify.ledger import StateLedger, stream_of_state
 from destination_identify.operations import bind_stream_maps
 from destination_identify.output import Output
 from destination_identify.retry import Pacer
@@ -38,7 +38,8 @@ class Writer:
         self.config = config
         self.vendor = config.vendor
         self.out = output
-        self.streams = load_streams(catalog, output.warn, self.vendor)
+        self.streams = load_streams(catalog, output.warn, self.vendor)  # one context each, for reports
+        self._contexts = dict(self.streams)  # lookups, namespace-less matches included
         self.ledger = StateLedger()
         self.builder = BatchBuilder(
             self.vendor.limits, self.vendor.body_prefix, self.vendor.body_separator, self.vendor.body_suffix
@@ -131,7 +132,7 @@ class Writer:
         """The hot loop: every record of a read, parsed, validated, mapped and batched. Names are
         bound locally and the common path is inline; anything unusual goes to a method."""
         loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
-        streams, ledger, builder = self.streams, self.ledger, self.builder
+        contexts, ledger, builder = self._contexts, self.ledger, self.builder
         max_item_bytes = builder.max_item_bytes
         run_stream, run_epoch = builder.run
         epoch = ledger.epoch
@@ -161,7 +162,7 @@ class Writer:
                 self._malformed(line_number, "RECORD message without a 'record' object naming its stream")
                 continue
             key = (record.get("namespace") or None, name)
-            stream = streams.get(key) or self._unknown_stream(key)
+            stream = contexts.get(key) or self._unknown_stream(key)
             stream.read += 1
             position = stream.read
             data = record.get("data")
@@ -200,20 +201,32 @@ class Writer:
         return f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
 
     def _handle_state(self, message: dict, line_number: int) -> None:
-        if not isinstance(message.get("state"), dict):
+        state = message.get("state")
+        if not isinstance(state, dict):
             self._malformed(line_number, "STATE message without a 'state' object")
             return
-        self.ledger.state(message)
+        key = stream_of_state(state)
+        if key is not None:  # count its window under the stream its records were counted under
+            known = self._contexts.get(key) or self._namespace_match(key)
+            key = known.key if known is not None else key
+        self.ledger.state(message, key)
         self._release_states()
 
     def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
-        """A record for a stream missing from the catalog: namespace-less match, else rejected."""
+        """A record for a stream missing from the catalog: namespace-less match, else rejected.
+        Remembered either way, so the catalog is scanned once per key."""
+        stream = self._namespace_match(key)
+        if stream is None:
+            stream = self.streams[key] = StreamContext(key, None, None, in_catalog=False)
+        self._contexts[key] = stream
+        return stream
+
+    def _namespace_match(self, key: tuple[str | None, str]) -> StreamContext | None:
+        """The stream of the same name where one side has no namespace."""
         for known_key, stream in self.streams.items():
             if known_key[1] == key[1] and (key[0] is None or known_key[0] is None):
                 return stream
-        stream = StreamContext(key, None, None, in_catalog=False)
-        self.streams[key] = stream
-        return stream
+        return None
 
     # ---- batches in flight -----------------------------------------------------------------
     def _dispatch(self, batch: Batch | None) -> None:

@@ -70,3 +70,19 @@ def test_a_failed_userpilot_bulk_job_stops_the_sync_naming_the_job(tmp_path, emu
     assert error["message"].startswith("Userpilot bulk job bulk_identify:")
     assert error["message"].endswith(" failed")
     assert emulator.accepted("userpilot") == []
+
+
+def test_a_state_without_the_catalogs_namespace_still_counts_the_records_of_its_stream(tmp_path, emulator):
+    """Records and STATE without a namespace are matched to the catalog's `crm.users` the same
+    way, so the STATE's destinationStats count the records it covers (the platform checks the sum)."""
+    rows = [record_data(i) for i in range(3)]
+    bare_users = (None, USERS[1])
+    messages = [record_message(bare_users, row, 1732262400000) for row in rows] + [state_message(bare_users, 3, 1, 3)]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"".join(json.dumps(message).encode() + b"\n" for message in messages))
+    result = run_cli(write_args(tmp_path, connector_config("thrivestack", emulator.url), configured_catalog([USERS])), path)
+
+    assert result.returncode == 0
+    assert len(emulator.accepted("thrivestack")) == 3
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 3.0, "rejectedRecordCount": 0.0}
