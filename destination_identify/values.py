@@ -4,6 +4,7 @@ Each converter returns the vendor-ready value or raises `RecordRejected` with a 
 names the kind of problem, never the value itself (values may be personal data).
 """
 
+import math
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -22,7 +23,7 @@ def number_text(value: int | float) -> str:
     """Shortest decimal text: 3 -> "3", 3.0 -> "3", 3.25 -> "3.25", 1e20 -> "100000000000000000000"."""
     if isinstance(value, int):
         return str(value)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError("not a finite number")
     if value.is_integer() and abs(value) < 1e16:
         return str(int(value))
@@ -52,7 +53,11 @@ def json_scalar(value: Any, field: str) -> Any:
     kind = value.__class__
     if kind is str or kind is bool or kind is int:
         return value
-    if isinstance(value, (int, float)):  # floats (NaN and infinity are refused) and subclasses
+    if kind is float:  # checked, not turned into text and thrown away
+        if math.isfinite(value):
+            return value
+        raise RecordRejected(f"{field}: not a finite number")
+    if isinstance(value, (int, float)):  # subclasses
         scalar_text(value, field)
         return value
     return scalar_text(value, field)
