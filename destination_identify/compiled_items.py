@@ -5,16 +5,26 @@ fields.py compiles the split into canonical and other fields; the vendor then wa
 to place and convert them. Here split and placement are one generated function per layout, so
 each value is touched once: on the Thrivestack path this halves the mapping cost. The vendor's
 own general mapping stays the definition; a layout this cannot express exactly (competing
-aliases, a custom field that could collide with a placed one, a nested object shaped unlike the
-first one seen) returns None and the vendor maps the record the general way. A property test
-compares the two, byte for byte and reason for reason.
+aliases, a custom field that could collide with a placed one) returns None and the vendor maps
+the record the general way. Nested objects are unpacked by position too, so a layout is compiled
+per shape of its nested objects. A property test compares the two, byte for byte and reason for
+reason.
 """
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from destination_identify.errors import RecordRejected
-from destination_identify.fields import MAX_COMPILED_FIELDS, PLAIN_SCALARS, drop_nulls, plan_routes, tables_for
+from destination_identify.fields import (
+    MAX_COMPILED_FIELDS,
+    PER_RECORD,
+    PLAIN_SCALARS,
+    drop_nulls,
+    keep_lines,
+    plan_routes,
+    tables_for,
+    user_id_source,
+)
 from destination_identify.values import identifier_text, scalar_text, text_list
 
 MAX_COMPILED_ITEMS = 256  # layouts compiled per shape (about 20 KiB each); later ones map the general way
@@ -55,7 +65,8 @@ class ItemShape:
 
 
 class CompiledItems:
-    """Per primary-key field and record layout: the compiled mapping, or None (map generally)."""
+    """Per primary-key field and record layout: the compiled mapping, or None (map generally).
+    A layout with nested objects is compiled per shape of those objects as records bring them."""
 
     def __init__(self, shape: ItemShape, general: Callable[..., dict]) -> None:
         self.shape = shape
@@ -79,15 +90,29 @@ class CompiledItems:
                 mapper = self._learn(layouts, layout, data, user_id_field)
             if mapper is not None:
                 item = mapper(data, emitted_at)
+                if item is None:  # its nested objects are shaped unlike the ones compiled for
+                    item = self._map_variant(layouts, layout, data, emitted_at, user_id_field)
                 if item is not None:
                     return item
         return self._general(data, emitted_at, user_id_field, mapped)
 
-    def _learn(self, layouts: dict, layout: tuple, exemplar: Mapping[str, Any], user_id_field: str | None) -> Any:
+    def _map_variant(
+        self, layouts: dict, layout: tuple, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None
+    ) -> dict | None:
+        nested = self._nested_tables
+        shapes = tuple(tuple(value) if value.__class__ is dict else None for key, value in data.items() if key in nested)
+        variant = (layout, shapes)
+        mapper = layouts.get(variant, _UNSEEN)
+        if mapper is _UNSEEN:
+            mapper = self._learn(layouts, variant, data, user_id_field)
+        return None if mapper is None else mapper(data, emitted_at)
+
+    def _learn(self, layouts: dict, key: tuple, exemplar: Mapping[str, Any], user_id_field: str | None) -> Any:
         if self._compiled >= MAX_COMPILED_ITEMS:
             return None
         self._compiled += 1
-        mapper = layouts[layout] = _compile(self.shape, self._top, self._nested_tables, layout, exemplar, user_id_field)
+        mapper = _compile(self.shape, self._top, self._nested_tables, tuple(exemplar), exemplar, user_id_field)
+        layouts[key] = mapper
         return mapper
 
 
@@ -105,15 +130,12 @@ def _compile(
     if routes is None:
         return None
     identifier = shape.identifier[0]
-    id_source = None
-    if identifier in routes:
-        id_source = routes.index(identifier)
-    if user_id_field is not None and user_id_field in layout:
-        index = layout.index(user_id_field)
-        if routes[index] is None and id_source is None:
-            id_source, routes = index, routes[:index] + [identifier] + routes[index + 1 :]
-        elif routes[index] is None or routes[index].__class__ is dict:  # which one fills it depends on the record
-            return None
+    id_source = routes.index(identifier) if identifier in routes else None
+    key_source = user_id_source(layout, routes, user_id_field)
+    if key_source is PER_RECORD:  # which field fills it depends on the record
+        return None
+    if key_source is not None:
+        id_source, routes = key_source, routes[:key_source] + [identifier] + routes[key_source + 1 :]
     inner_layouts: dict[int, tuple] = {}
     inner_routes: dict[int, list] = {}
     for index, route in enumerate(routes):
@@ -154,10 +176,10 @@ def _generate(
     if layout:
         lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
 
-    def converted(variable: str, target: str, convert: Callable, name: str) -> None:
+    def converted(variable: str, target: str, convert: Callable, name: str, indent: str = "    ") -> None:
         """`target = convert(variable)` for a value that is not None, nulls inside dropped first."""
         namespace[f"convert_{name}"] = convert
-        indent, keyword = "    ", "if"
+        keyword = "if"
         for condition, result in INLINE_CASES.get(convert, ()):
             lines.append(f"{indent}{keyword} {condition.format(v=variable)}:")
             lines.append(f"{indent}    {target} = {result.format(v=variable)}")
@@ -170,26 +192,16 @@ def _generate(
             f"{indent}        {target} = convert_{name}({variable}, {name!r})",
         ])
 
-    def place(variable: str, name: str) -> None:
+    def place(variable: str, name: str, indent: str = "    ") -> None:
         placement = shape.placements[name]
         where = sections[placement.section] if placement.section else "item"
-        target = f"{where}[{placement.key!r}]"
-        converted(variable, target, placement.convert, name)
+        converted(variable, f"{where}[{placement.key!r}]", placement.convert, name, indent)
 
-    def keep(variable: str, target: str) -> None:
-        """`target = variable` with nulls dropped at every depth (a list of plain scalars as it is)."""
-        lines.extend([
-            f"    if {variable}.__class__ in PLAIN:",
-            f"        {target} = {variable}",
-            f"    elif {variable}.__class__ is list and {variable} and PLAIN.issuperset(map(type, {variable})):",
-            f"        {target} = {variable}",
-            f"    elif {variable} is not None:",
-            f"        {variable} = drop_nulls({variable})",
-            f"        if {variable} is not None:",
-            f"            {target} = {variable}",
-        ])
-
-    # The identifier first: its absence or conversion error is reported before any other.
+    # Nested objects shaped unlike the ones compiled for: before any work, hand the record back.
+    for index, inner in inner_layouts.items():
+        namespace[f"layout{index}"] = inner
+        lines += [f"    if v{index}.__class__ is dict and tuple(v{index}) != layout{index}:", "        return None"]
+    # The identifier next: its absence or conversion error is reported before any other.
     if id_source is None:
         lines.append(f"    raise RecordRejected({missing!r})")
     else:
@@ -211,41 +223,29 @@ def _generate(
             place(f"v{index}", route)
         elif route.__class__ is dict:
             inner = inner_layouts[index]
-            namespace[f"layout{index}"] = inner
-            lines += [
-                f"    leftover{index} = None",
-                f"    if v{index}.__class__ is dict:",
-                f"        if tuple(v{index}) != layout{index}:",
-                "            return None",
-            ]
             names = [f"n{index}_{position}" for position in range(len(inner))]
+            lines += [f"    leftover{index} = None", f"    if v{index}.__class__ is dict:"]
             if inner:
                 lines.append(f"        {', '.join(names)}, = v{index}.values()")
-            lines_before, lines[:] = lines[:], []
             for name, inner_route in zip(names, inner_routes[index]):
                 if inner_route is not None:
-                    place(name, inner_route)
-            lines.append(f"    leftover{index} = {{}}")
+                    place(name, inner_route, indent="        ")
+            lines.append(f"        leftover{index} = {{}}")
             for key, name, inner_route in zip(inner, names, inner_routes[index]):
                 if inner_route is None:
-                    keep(name, f"leftover{index}[{key!r}]")
-            body, lines[:] = lines[:], lines_before
-            lines += ["    " + line for line in body]
-    custom = f"{sections[shape.custom_section]}"
+                    lines += keep_lines(name, f"leftover{index}[{key!r}]", indent="        ")
+    custom = sections[shape.custom_section]
     for index, (key, route) in enumerate(zip(layout, routes)):
         if route is None:
-            keep(f"v{index}", f"{custom}[{key!r}]")
+            lines += keep_lines(f"v{index}", f"{custom}[{key!r}]")
         elif route.__class__ is dict:
             lines += [
                 f"    if leftover{index} is not None:",
                 f"        if leftover{index}:",
                 f"            {custom}[{key!r}] = leftover{index}",
                 "    else:",
+                *keep_lines(f"v{index}", f"{custom}[{key!r}]", indent="        "),
             ]
-            branch, lines[:] = lines[:], []
-            keep(f"v{index}", f"{custom}[{key!r}]")
-            kept, lines[:] = lines[:], branch
-            lines += ["    " + line for line in kept]
     for name, variable in sections.items():
         lines += [f"    if {variable}:", f"        item[{name!r}] = {variable}"]
     for number, (key, compute) in enumerate(shape.tail):

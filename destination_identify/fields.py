@@ -158,7 +158,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
 # compares them). Code generation as dataclasses and fastjsonschema do it: the source holds
 # only `repr()` literals of field names, never values.
 DROP = object()
-_USER_ID_FALLBACK = object()
+PER_RECORD = object()
 PLAIN_SCALARS = frozenset({str, int, float, bool})  # JSON scalars: kept as they are
 MAX_LAYOUTS = 512  # layouts compiled per process (about 10-20 KiB each); later ones take the general path
 MAX_COMPILED_FIELDS = 250  # wider objects take the general path (a local variable per field)
@@ -184,6 +184,7 @@ class RecordSplitter:
         self._top, self._nested_tables = tables_for(wanted)
         self._layouts: dict[str | None, dict[tuple, Any]] = {None: {}}
         self._narrowed: dict[tuple, RecordSplitter] = {}
+        self._nested: dict[str, _NestedSplitter] = {}
 
     def split(
         self, data: Mapping[str, Any], user_id_field: str | None = None, mapped: Mapping[str, Any] | None = None
@@ -229,14 +230,20 @@ class RecordSplitter:
                     canonical["user_id"] = value
             return rest
 
-        routes = None
-        if _compiled_layouts < MAX_LAYOUTS:
+        def plan() -> list | None:
             routes = plan_routes(top, nested_tables, layout, drop_internal=True)
-        if routes is not None:
-            routes = [
-                _NestedSplitter(key, route) if route.__class__ is dict else route for key, route in zip(layout, routes)
-            ]
-        return _remember(layouts, layout, routes, general, user_id_field)
+            if routes is None:
+                return None
+            return [self._nested_splitter(key) if route.__class__ is dict else route for key, route in zip(layout, routes)]
+
+        return _remember(layouts, layout, plan, general, user_id_field)
+
+    def _nested_splitter(self, parent: str) -> "_NestedSplitter":
+        """One per nested object name, so its inner layouts are compiled once for all layouts."""
+        nested = self._nested.get(parent)
+        if nested is None:
+            nested = self._nested[parent] = _NestedSplitter(parent, self._nested_tables[parent])
+        return nested
 
 
 class _NestedSplitter:
@@ -253,23 +260,50 @@ class _NestedSplitter:
         def general(value: dict, canonical: dict) -> dict:
             return _take_nested(parent, value, table, canonical, {}) or {}
 
-        routes = plan_routes(table, {}, layout, drop_internal=False)
-        return _remember(self.layouts, layout, routes, general, None)
+        return _remember(self.layouts, layout, lambda: plan_routes(table, {}, layout, drop_internal=False), general)
 
 
-def _remember(layouts: dict, layout: tuple, routes: list | None, general: Any, user_id_field: str | None) -> Any:
-    """Compile the layout's routes into a splitter and cache it (the general one where routes
-    compete, is None, or past the caps; then uncached once the cap is reached)."""
+def _remember(layouts: dict, layout: tuple, plan: Any, general: Any, user_id_field: str | None = None) -> Any:
+    """Compile the layout's routes (`plan()`) into a splitter and cache it; `general` where the
+    fields compete or the layout is too wide. Past the cap: `general`, neither planned nor cached."""
     global _compiled_layouts
     if _compiled_layouts >= MAX_LAYOUTS:
         return general
     _compiled_layouts += 1
-    if routes is None or len(layout) > MAX_COMPILED_FIELDS:
-        split = general
-    else:
-        split = _compile_splitter(layout, routes, user_id_field)
+    routes = plan() if len(layout) <= MAX_COMPILED_FIELDS else None
+    split = general if routes is None else _compile_splitter(layout, routes, user_id_field)
     layouts[layout] = split
     return split
+
+
+def user_id_source(layout: tuple, routes: list, user_id_field: str | None) -> Any:
+    """How the primary key fills `user_id` in this layout: its index where no alias field can
+    (route it there), PER_RECORD where an alias or a nested object decides per record, None
+    where it cannot."""
+    if user_id_field is None or user_id_field not in layout:
+        return None
+    index = layout.index(user_id_field)
+    route = routes[index]
+    if route is None:
+        return PER_RECORD if "user_id" in routes else index
+    if route.__class__ is str or route is DROP:  # a canonical field itself, or dropped
+        return None
+    return PER_RECORD  # a nested object: filled from what is left of it
+
+
+def keep_lines(variable: str, target: str, indent: str = "    ") -> list[str]:
+    """Source for `target = variable`, nulls dropped at every depth; plain scalars, and lists of
+    them, are kept without a call (drop_nulls would return them as they are)."""
+    return [
+        f"{indent}if {variable}.__class__ in PLAIN:",
+        f"{indent}    {target} = {variable}",
+        f"{indent}elif {variable}.__class__ is list and {variable} and PLAIN.issuperset(map(type, {variable})):",
+        f"{indent}    {target} = {variable}",
+        f"{indent}elif {variable} is not None:",
+        f"{indent}    {variable} = drop_nulls({variable})",
+        f"{indent}    if {variable} is not None:",
+        f"{indent}        {target} = {variable}",
+    ]
 
 
 def plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> list | None:
@@ -300,29 +334,17 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
     _split_by_rank: nulls dropped at every depth, nested objects split by their own table; then
     `user_id_field` fills `user_id` when no alias did (last, as split_record orders it)."""
     lines = ["def split(data, canonical):", "    rest = {}"]
-    fallback: list[str] = []
-    if user_id_field is not None and user_id_field in layout:
-        index = layout.index(user_id_field)
-        if routes[index] is None and "user_id" not in routes:  # no alias can fill it: route it there
-            routes = list(routes)
-            routes[index] = _USER_ID_FALLBACK
-            fallback = [f"    if v{index} is not None:", f"        canonical['user_id'] = v{index}"]
-        elif routes[index] is None or routes[index].__class__ is _NestedSplitter:  # decided per record
-            fallback = [
-                "    if 'user_id' not in canonical:",
-                f"        value = rest.pop({user_id_field!r}, None)",
-                "        if value is not None:",
-                "            canonical['user_id'] = value",
-            ]
-    names = [f"v{index}" for index in range(len(layout))]
     if layout:
-        lines.append(f"    {', '.join(names)}, = data.values()")
+        lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
     namespace: dict[str, Any] = {"drop_nulls": drop_nulls, "PLAIN": PLAIN_SCALARS}
-    for index, (key, route, name) in enumerate(zip(layout, routes, names)):
+    source = user_id_source(layout, routes, user_id_field)
+    for index, (key, route) in enumerate(zip(layout, routes)):
+        name, field = f"v{index}", repr(key)
         if route is DROP:
             continue
-        field = repr(key)
-        if route.__class__ is _NestedSplitter:
+        if index == source:  # cleaned here, placed last like split_record's fallback
+            lines += keep_lines(name, "user_id")
+        elif route.__class__ is _NestedSplitter:
             namespace[f"layouts{index}"], namespace[f"learn{index}"] = route.layouts, route.learn
             lines += [
                 f"    if {name}.__class__ is dict:",
@@ -330,26 +352,21 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
                 f"        leftover = (layouts{index}.get(inner) or learn{index}(inner))({name}, canonical)",
                 "        if leftover:",
                 f"            rest[{field}] = leftover",
+                "    else:",
+                *keep_lines(name, f"rest[{field}]", indent="        "),
             ]
-            target = f"rest[{field}]"
-            lines.append(f"    elif {name}.__class__ in PLAIN:")
-        elif route is _USER_ID_FALLBACK:  # cleaned here, placed by the fallback lines below
-            lines += [
-                f"    if {name}.__class__ is dict or {name}.__class__ is list:",
-                f"        {name} = drop_nulls({name})",
-            ]
-            continue
         else:
-            target = f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]"
-            lines.append(f"    if {name}.__class__ in PLAIN:")  # the common case: one set lookup
+            lines += keep_lines(name, f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]")
+    if source is PER_RECORD:
         lines += [
-            f"        {target} = {name}",
-            f"    elif {name} is not None:",
-            f"        {name} = drop_nulls({name})",
-            f"        if {name} is not None:",
-            f"            {target} = {name}",
+            "    if 'user_id' not in canonical:",
+            f"        value = rest.pop({user_id_field!r}, None)",
+            "        if value is not None:",
+            "            canonical['user_id'] = value",
         ]
-    lines += fallback
+    elif source is not None:
+        lines = lines[:2] + ["    user_id = None"] + lines[2:]
+        lines += ["    if user_id is not None:", "        canonical['user_id'] = user_id"]
     lines.append("    return rest")
     exec(compile("\n".join(lines), "<fields: split one layout>", "exec"), namespace)  # noqa: S102 - literals only
     return namespace["split"]

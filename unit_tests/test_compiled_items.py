@@ -45,14 +45,24 @@ def compiled_only(vendor):
     return CompiledItems(vendor._compiled.shape, general=lambda *arguments: None).map_record
 
 
-def test_a_plain_layout_is_compiled_and_a_different_nested_layout_falls_back():
+def test_a_layout_is_compiled_per_shape_of_its_nested_objects():
     vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
     compiled = compiled_only(vendor)
     record = {"id": 7, "email": "a@example.com", "plan": "pro", "address": {"city": "Oslo", "street": "1 Main"}}
     assert compiled(record, EMITTED, "id") == vendor.map_generally(record, EMITTED, "id")
     reordered = {**record, "address": {"street": "2 Main", "city": "Bergen"}}
-    assert compiled(reordered, EMITTED, "id") is None  # not the layout it was compiled for
-    assert vendor.map_record(reordered, EMITTED, "id") == vendor.map_generally(reordered, EMITTED, "id")
+    assert compiled(reordered, EMITTED, "id") == vendor.map_generally(reordered, EMITTED, "id")
+    assert compiled({**record, "address": None}, EMITTED, "id") == vendor.map_generally({**record, "address": None}, EMITTED, "id")
+
+
+def test_a_first_record_without_its_nested_object_does_not_leave_the_layout_to_the_general_path():
+    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    compiled = compiled_only(vendor)
+    first = {"id": 1, "address": None}
+    later = {"id": 2, "address": {"city": "Oslo"}}
+    assert compiled(first, EMITTED, "id") == vendor.map_generally(first, EMITTED, "id")
+    assert compiled(later, EMITTED, "id") == vendor.map_generally(later, EMITTED, "id")
+    assert vendor.map_record(later, EMITTED, "id") == vendor.map_generally(later, EMITTED, "id")
 
 
 def test_a_custom_field_that_could_collide_with_a_placed_one_is_never_compiled():
