@@ -39,9 +39,9 @@ class ConnectorConfig:
     read_timeout_seconds: float
     retry: RetryPolicy
     max_rejected_ratio: float
-    mapper: RecordMapper | None = None  # None: the vendor's own mapping, nothing else
-    dry_run: bool = False
-    dry_run_preview_count: int = 5
+    mapper: RecordMapper  # its `active` says whether any mapping control is set
+    dry_run: bool
+    dry_run_preview_count: int
 
 
 def parse_config(raw: Any) -> ConnectorConfig:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.fields import drop_nulls, split_record
+from destination_identify.fields import drop_nulls, splitter_for
 from destination_identify.vendors.base import Vendor
 
 UNMAPPED_CHOICES = ("send", "drop")
@@ -75,13 +75,12 @@ class RecordMapper:
         self.drop_unmapped = unmapped == "drop"
         # longest sources first: `profile.mail` is taken before `profile` takes what is left
         self._sources = sorted({rule.source for rule in self.rules}, key=lambda source: -source.count("."))
-        self._canonical_names = frozenset(rule.target for rule in self.rules if rule.canonical)
-        self._wanted = vendor.canonical_targets()
+        canonical_names = frozenset(rule.target for rule in self.rules if rule.canonical)
+        # unmapped_fields: drop keeps only what the vendor's own aliases still map
+        self._mapped_by_aliases = splitter_for(vendor.canonical_targets() - canonical_names)
         self.active = bool(self.rules or self.exclude or self.drop_unmapped)
 
     def map(self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None) -> dict:
-        if not self.active:
-            return self.vendor.map_record(data, emitted_at, user_id_field)
         data = dict(data)
         for path in self.exclude:
             take(data, path)
@@ -100,7 +99,7 @@ class RecordMapper:
             elif value is not None:
                 natives.append((rule.place, value))
         if self.drop_unmapped:
-            data, _ = split_record(data, self._wanted - self._canonical_names, user_id_field)
+            data, _ = self._mapped_by_aliases.split(data, user_id_field)
         natives = natives_into_data(self.vendor, data, natives)
         payload = self.vendor.map_record(data, emitted_at, user_id_field, mapped or None)
         place_natives(self.vendor, payload, natives)

@@ -50,12 +50,10 @@ class Writer:
         self._started = time.monotonic()
         self._next_progress = self._started + PROGRESS_EVERY_SECONDS
         self._max_in_flight = config.concurrency * 2
-        mapper = config.mapper
-        self._map = mapper.map if mapper is not None and mapper.active else self.vendor.map_record
-        bind_stream_maps(self.streams, self.vendor, self._map)
+        base_map = config.mapper.map if config.mapper.active else self.vendor.map_record
+        bind_stream_maps(self.streams, self.vendor, base_map)
         self.dry_run = config.dry_run
-        self._previews_left = config.dry_run_preview_count
-        self._previewed = 0
+        self._previews_left = config.dry_run_preview_count if config.dry_run else 0
         self.batches = 0
         self.deliverer: Deliverer | None = None
         if not self.dry_run:  # a dry run opens no connection at all
@@ -316,13 +314,12 @@ class Writer:
         self.out.info(f"progress: {read} records read, {delivered} delivered, {rate:.0f} records/s")
 
     def _preview(self, stream: StreamContext, position: int, item: bytes) -> None:
-        """Dry run only: the user asked to see what would be sent, values included."""
-        if not self.dry_run:
-            return
+        """Dry run only (no previews are left otherwise): the user asked to see what would be
+        sent, values included."""
         self._previews_left -= 1
-        self._previewed += 1
+        number = self.config.dry_run_preview_count - self._previews_left
         self.out.info(
-            f"dry run payload {self._previewed} (record {position} of stream '{stream.label}'): "
+            f"dry run payload {number} (record {position} of stream '{stream.label}'): "
             + item.decode("utf-8", "replace")
         )
 
