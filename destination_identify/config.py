@@ -53,9 +53,8 @@ def parse_config(raw: Any) -> ConnectorConfig:
     flush = _number(raw, "flush_interval_seconds", 30, minimum=0.05, maximum=3600)
     read_timeout = _number(raw, "request_timeout_seconds", 60, minimum=0.1, maximum=600)
     concurrency = int(_number(raw, "max_concurrent_requests", vendor.default_concurrency, 1, 32, integer=True))
-    vendor_cap = getattr(vendor, "max_concurrency", None)
-    if vendor_cap is not None:
-        concurrency = min(concurrency, vendor_cap)
+    if vendor.max_concurrency is not None:
+        concurrency = min(concurrency, vendor.max_concurrency)
     dry_run = raw.get("dry_run", False)
     if dry_run is None:
         dry_run = False

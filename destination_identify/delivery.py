@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from destination_identify.batching import PackedItems
-from destination_identify.errors import ConfigError, TransientSyncError, VendorProtocolError
+from destination_identify.errors import TransientSyncError, sync_error
 from destination_identify.retry import Pacer, RetryPolicy, parse_retry_after
 from destination_identify.transport import Transport, TransportFailure
 from destination_identify.vendors.base import (
@@ -119,7 +119,7 @@ class Deliverer:
 
     def _wait_for_job(self, job: JobPending, outcome: BatchOutcome) -> Verdict:
         started = self._clock()
-        interval = getattr(self._vendor, "job_poll_interval_seconds", 5.0)
+        interval = self._vendor.job_poll_interval_seconds
         verdict: Verdict = job
         while isinstance(verdict, JobPending):
             if self._clock() - started > JOB_TIMEOUT_SECONDS:
@@ -161,7 +161,7 @@ class Deliverer:
                 self._sleep(wait)
                 continue
             if isinstance(verdict, Fatal):
-                raise _fatal_error(verdict)
+                raise sync_error(verdict.failure_type, verdict.reason)
             self._pacer.succeeded()
             return verdict
 
@@ -170,11 +170,3 @@ def batch_call_for(vendor: Vendor, items: Sequence[bytes], rows: list[int]) -> H
     if len(rows) == len(items):
         return vendor.batch_call(join_body(vendor, items))
     return vendor.batch_call(join_body(vendor, [items[i] for i in rows]))
-
-
-def _fatal_error(verdict: Fatal) -> Exception:
-    if verdict.failure_type == "config_error":
-        return ConfigError(verdict.reason)
-    if verdict.failure_type == "transient_error":
-        return TransientSyncError(verdict.reason)
-    return VendorProtocolError(verdict.reason)

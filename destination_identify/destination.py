@@ -25,7 +25,7 @@ from airbyte_cdk.models import (
     Status,
 )
 from airbyte_cdk.sources.utils.schema_helpers import check_config_against_spec_or_exit
-from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets, update_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, get_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_identify.config import parse_config
@@ -47,7 +47,7 @@ class DestinationIdentify(Destination):
         except ConfigError as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=f"Invalid configuration: {error}")
         vendor = parsed.vendor
-        update_secrets([vendor.api_key])
+        add_to_secrets(vendor.api_key)  # stripped: the spec's secret as written is registered already
         transport = Transport(
             vendor.base_url, vendor.headers(), parsed.connect_timeout_seconds, parsed.read_timeout_seconds, 1
         )

@@ -16,13 +16,31 @@ class RecordRejected(Exception):
         self.reason = reason
 
 
-class ConfigError(Exception):
+class SyncError(Exception):
+    """Ends the sync; `failure_type` is the Airbyte failure type its TRACE carries."""
+
+    failure_type = "system_error"
+
+
+class ConfigError(SyncError):
     """The configuration (or the catalog) is wrong; the message says what to change."""
 
+    failure_type = "config_error"
 
-class TransientSyncError(Exception):
+
+class TransientSyncError(SyncError):
     """The vendor or the network failed past the retry budget; a later run may succeed."""
 
+    failure_type = "transient_error"
 
-class VendorProtocolError(Exception):
+
+class VendorProtocolError(SyncError):
     """The vendor answered something its documentation does not allow (`system_error`)."""
+
+
+def sync_error(failure_type: str, message: str) -> SyncError:
+    """The error class for an Airbyte failure type (system_error for any other)."""
+    for kind in (ConfigError, TransientSyncError):
+        if kind.failure_type == failure_type:
+            return kind(message)
+    return VendorProtocolError(message)

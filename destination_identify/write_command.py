@@ -11,11 +11,9 @@ import traceback
 from typing import Any
 
 from destination_identify.config import parse_config
-from destination_identify.errors import ConfigError, TransientSyncError, VendorProtocolError
+from destination_identify.errors import ConfigError, SyncError
 from destination_identify.output import Output
 from destination_identify.stdin_lines import LineReader
-
-FAILURE_TYPES = {ConfigError: "config_error", TransientSyncError: "transient_error", VendorProtocolError: "system_error"}
 
 
 def main(argv: list[str]) -> int:
@@ -41,10 +39,10 @@ def run_write(config_path: str, catalog_path: str, stdin_fd: int, out: Output) -
         writer.run(LineReader(stdin_fd))
         out.flush()
         return 0
-    except (ConfigError, TransientSyncError, VendorProtocolError) as error:
+    except SyncError as error:
         if writer is not None:
             writer.report_after_failure()
-        out.error_trace(str(error), FAILURE_TYPES[type(error)])
+        out.error_trace(str(error), error.failure_type)
         return 1
     except Exception as error:  # a bug of ours: say where, without the message (it may hold values)
         out.error_trace(

@@ -156,6 +156,8 @@ class Vendor:
     body_suffix: bytes = b"]"
     requests_per_second: float | None = None
     default_concurrency: int = 4
+    max_concurrency: int | None = None  # a vendor rule no config may exceed (Userpilot bulk: 1)
+    job_poll_interval_seconds: float = 5.0  # for vendors that answer with asynchronous jobs
     # True where a native target is just a custom-data field name (field_mapping places it there).
     native_places_are_fields: ClassVar[bool] = False
 

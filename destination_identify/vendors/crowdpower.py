@@ -75,7 +75,6 @@ class CrowdPower(Vendor):
     limits = BatchLimits(max_records=500, max_bytes=1_000_000)
     body_prefix = b'{"customers":['
     body_suffix = b"]}"
-    default_concurrency = 4
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)

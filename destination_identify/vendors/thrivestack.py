@@ -61,7 +61,6 @@ class Thrivestack(Vendor):
     default_base_url = "https://api.app.thrivestack.ai"
     extra_options = frozenset({"auth_method"})
     limits = BatchLimits(max_records=1000, max_bytes=2_000_000)
-    default_concurrency = 4
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)

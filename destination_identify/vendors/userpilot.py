@@ -64,18 +64,13 @@ class Userpilot(Vendor):
             self.limits = BatchLimits(max_records=1, max_bytes=1_000_000)
             self.body_prefix = self.body_suffix = b""
             self.requests_per_second = 9.5  # documented 600/minute per token, with a margin
-            self.default_concurrency = 4
-            self.max_concurrency: int | None = None
-            self._wanted = REALTIME_WANTED
             self._splitter = splitter_for(REALTIME_WANTED)
         else:
             self.limits = BatchLimits(max_records=10_000, max_bytes=5_000_000)
             self.body_prefix = b'{"users":['
             self.body_suffix = b"]}"
-            self.requests_per_second = None
             self.default_concurrency = 1
             self.max_concurrency = 1  # only one bulk job runs at a time
-            self._wanted = BULK_WANTED
             self._splitter = splitter_for(BULK_WANTED)
 
     def default_url(self) -> str:
@@ -112,7 +107,7 @@ class Userpilot(Vendor):
     native_syntax = "metadata.<key>"
 
     def canonical_targets(self) -> frozenset:
-        return self._wanted
+        return self._splitter.wanted
 
     def native_target(self, target: str) -> Any:
         prefix = "metadata."
