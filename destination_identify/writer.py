@@ -6,6 +6,7 @@ lives in the I/O shell (transport via delivery, stdout via output). It knows no 
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -286,10 +287,10 @@ class Writer:
         self._check_rejected_ratio()
 
     def _check_rejected_ratio(self) -> None:
-        read = sum(stream.read for stream in self.streams.values()) + self.malformed
+        read = self._total("read") + self.malformed
         if read < REJECTED_RATIO_MIN_RECORDS:
             return
-        rejected = sum(stream.rejected for stream in self.streams.values()) + self.malformed
+        rejected = self._total("rejected") + self.malformed
         if rejected / read > self.config.max_rejected_ratio:
             raise ConfigError(
                 f"{rejected} of the first {read} records were rejected, more than max_rejected_ratio "
@@ -298,18 +299,20 @@ class Writer:
             )
 
     def _top_reasons(self, limit: int) -> str:
-        merged: dict[str, int] = {}
+        merged: Counter = Counter()
         for stream in self.streams.values():
-            for reason, count in stream.reasons.items():
-                merged[reason] = merged.get(reason, 0) + count
-        top = sorted(merged.items(), key=lambda item: -item[1])[:limit]
-        return "; ".join(f"{count} x {reason}" for reason, count in top) or "none"
+            merged.update(stream.reasons)
+        return reason_summary(merged, limit, "; ") or "none"
+
+    def _total(self, count: str) -> int:
+        """`read`, `delivered` or `rejected`, summed over the streams."""
+        return sum(getattr(stream, count) for stream in self.streams.values())
 
     # ---- reporting -------------------------------------------------------------------------
     def _progress(self, now: float) -> None:
         self._next_progress = now + PROGRESS_EVERY_SECONDS
-        read = sum(stream.read for stream in self.streams.values())
-        delivered = sum(stream.delivered for stream in self.streams.values())
+        read = self._total("read")
+        delivered = self._total("delivered")
         rate = read / max(now - self._started, 1e-9)
         self.out.info(f"progress: {read} records read, {delivered} delivered, {rate:.0f} records/s")
 
@@ -324,9 +327,9 @@ class Writer:
         )
 
     def _dry_run_summary(self) -> None:
-        read = sum(stream.read for stream in self.streams.values())
-        valid = sum(stream.delivered for stream in self.streams.values())
-        rejected = sum(stream.rejected for stream in self.streams.values())
+        read = self._total("read")
+        valid = self._total("delivered")
+        rejected = self._total("rejected")
         self.out.info(
             f"dry run summary: nothing was sent (0 requests). {read} records seen, {valid} valid, "
             f"{rejected} rejected (by reason: {self._top_reasons(10)}); {self.batches} batches would be sent "
@@ -342,9 +345,9 @@ class Writer:
         if self.dry_run:
             self._dry_run_summary()
         elapsed = time.monotonic() - self._started
-        read = sum(stream.read for stream in self.streams.values())
+        read = self._total("read")
         for stream in self.streams.values():
-            reasons = ", ".join(f"{count} x {reason}" for reason, count in stream.reasons.most_common(5))
+            reasons = reason_summary(stream.reasons, 5, ", ")
             self.out.info(
                 f"stream '{stream.label}': {stream.read} read, {stream.delivered} delivered, "
                 f"{stream.rejected} rejected" + (f" (top reasons: {reasons})" if reasons else "")
@@ -358,3 +361,8 @@ class Writer:
     def _sleep_unless_stopping(self, seconds: float) -> None:
         if self._stopping.wait(seconds):
             raise StopRequested()
+
+
+def reason_summary(reasons: Counter, limit: int, separator: str) -> str:
+    """The most frequent rejection reasons: '3 x schema: ...; 1 x no user id'."""
+    return separator.join(f"{count} x {reason}" for reason, count in reasons.most_common(limit))

@@ -32,8 +32,8 @@ FIELD_TABLE: Mapping[str, tuple[str, str, Any]] = {
 }
 WANTED = frozenset(FIELD_TABLE)
 SPLITTER = splitter_for(WANTED)
-# canonical field -> (goes into traits, not context; key; converter): the table, ready for the hot loop
-_PLACES = {field: (part == "traits", key, convert) for field, (part, key, convert) in FIELD_TABLE.items() if part}
+# Every canonical field but the user id, placed in `traits` or `context`.
+PLACEMENTS = {field: Placement(part, key, convert) for field, (part, key, convert) in FIELD_TABLE.items() if part}
 # The identify page's documented traits that no canonical field fills (vendor-docs 003); data
 # activation offers them as properties of the user object, sent as `traits.<name>` as they are.
 NATIVE_TRAITS: Mapping[str, str] = {
@@ -71,11 +71,7 @@ class Thrivestack(Vendor):
         self._compiled = CompiledItems(
             ItemShape(
                 identifier=("user_id", "user_id", identifier_text, NO_USER_ID),
-                placements={
-                    field: Placement(part, key, convert)
-                    for field, (part, key, convert) in FIELD_TABLE.items()
-                    if part
-                },
+                placements=PLACEMENTS,
                 sections=("traits", "context"),
                 custom_section="traits",
                 tail=(("timestamp", self._timestamp),),
@@ -106,14 +102,10 @@ class Thrivestack(Vendor):
         event: dict[str, Any] = {"user_id": identifier_text(user_id, "user_id")}
         traits: dict[str, Any] = {}
         context: dict[str, Any] = {}
+        parts = {"traits": traits, "context": context}
         for field, value in canonical.items():
-            in_traits, key, convert = _PLACES[field]
-            if value.__class__ is not str or convert is not scalar_text:  # text is sent as it is
-                value = convert(value, field)
-            if in_traits:
-                traits[key] = value
-            else:
-                context[key] = value
+            placement = PLACEMENTS[field]
+            parts[placement.section][placement.key] = placement.convert(value, field)
         if rest:
             if not traits.keys().isdisjoint(rest):
                 taken = next(key for key in rest if key in traits)
@@ -138,7 +130,7 @@ class Thrivestack(Vendor):
         return None
 
     def own_names(self) -> Mapping[str, str]:
-        return {key: field for field, (part, key, _) in FIELD_TABLE.items() if part and key != field}
+        return {placement.key: field for field, placement in PLACEMENTS.items() if placement.key != field}
 
     def native_fields(self) -> Mapping[str, tuple[str, str, str]]:
         return {name: (f"traits.{name}", "string", text) for name, text in NATIVE_TRAITS.items()}
