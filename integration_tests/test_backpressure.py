@@ -45,6 +45,8 @@ def test_a_stalled_vendor_stops_the_reading_instead_of_queueing_the_input(tmp_pa
         while written[0] != previous:
             previous = written[0]
             time.sleep(1.0)
+        assert cli.process.poll() is None, "the connector exited instead of waiting on the vendor"
+        assert emulator.stats()["faults_served"] == 1  # the one request sent is being held
         assert written[0] < BOUND, f"the connector took in {written[0]} records while the vendor was stalled"
         assert emulator.accepted("thrivestack") == []  # the one request sent is still held
     finally:

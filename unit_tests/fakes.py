@@ -32,10 +32,6 @@ class FakeTransport:
             raise answer
         return answer
 
-    @property
-    def unanswered(self) -> int:
-        return len(self._script)
-
 
 class FakeTime:
     """A clock that only moves when something sleeps on it."""
