@@ -220,6 +220,11 @@ class Scenario:
         expected["state"]["destinationStats"] = stats
         return expected
 
+    @property
+    def expected_states(self) -> list[dict]:
+        """Every STATE as the connector must echo it, in order."""
+        return [self.expected_state(number) for number in range(len(self.states))]
+
     def rows_before_state(self, number: int) -> list[Row]:
         return self.rows[: self.states[number][1]]
 

@@ -39,7 +39,7 @@ def test_sigkill_at_random_moments_never_leaves_a_state_ahead_of_its_records(tmp
     args = write_args(tmp_path, config, configured_catalog([USERS]))
     valid_ids_by_row = [(row.index, payloads.thrivestack(row)["user_id"]) for row in scenario.valid]
     valid_ids = [user_id for _, user_id in valid_ids_by_row]
-    expected_states = [scenario.expected_state(n) for n in range(len(scenario.states))]
+    expected_states = scenario.expected_states
 
     # An uninterrupted run first: the whole set, every STATE.
     full = run_cli(args, input_path)

@@ -61,7 +61,7 @@ def test_retried_faults_deliver_every_record_and_are_counted(tmp_path, make_emul
 
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.traces == []
-    assert result.states == [scenario.expected_state(n) for n in range(len(scenario.states))]
+    assert result.states == scenario.expected_states
     # Faults are answered instead of the vendor (nothing accepted): every record exactly once.
     assert ids(vendor, emulator.accepted(vendor, mode)) == expected_ids(vendor, mode, scenario.valid)
 
@@ -144,7 +144,7 @@ def test_a_request_hanging_past_the_read_timeout_is_retried_and_delivered(tmp_pa
     result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), scenario.write(tmp_path / "in.jsonl"))
 
     assert result.returncode == 0
-    assert result.states == [scenario.expected_state(n) for n in range(len(scenario.states))]
+    assert result.states == scenario.expected_states
     timeouts = [text for text in result.logs("WARN") if "did not answer within the request timeout" in text]
     assert len(timeouts) == 1
     assert " 2 requests, 1 retries, 0 rate-limited (429)" in result.final_log

@@ -32,7 +32,7 @@ def test_dry_run_sends_nothing_and_logs_preview_and_summary(tmp_path, emulator):
     assert result.traces == []
     assert emulator.stats()["requests"] == 0
     # STATEs come back as in a real run, with their destinationStats
-    assert result.states == [scenario.expected_state(n) for n in range(len(scenario.states))]
+    assert result.states == scenario.expected_states
     previews = [text for text in result.logs("INFO") if text.startswith("dry run payload ")]
     assert len(previews) == 3
     first = scenario.valid[0]

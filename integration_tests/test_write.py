@@ -83,7 +83,7 @@ def test_write_delivers_every_record_as_mapped(
     assert result.stderr == b""  # everything the platform should see goes to stdout as messages
 
     # STATEs: all of them, in input order, unchanged but for destinationStats.
-    assert result.states == [scenario.expected_state(n) for n in range(len(scenario.states))]
+    assert result.states == scenario.expected_states
     for state in result.states:  # delivered + rejected = what the source sent since the last STATE
         stats = state["state"]["destinationStats"]
         assert stats["recordCount"] + stats["rejectedRecordCount"] == state["state"]["sourceStats"]["recordCount"]
