@@ -100,7 +100,9 @@ class CompiledItems:
         self, layouts: dict, layout: tuple, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None
     ) -> dict | None:
         nested = self._nested_tables
-        shapes = tuple(tuple(value) if value.__class__ is dict else None for key, value in data.items() if key in nested)
+        shapes = tuple(
+            tuple(value) if value.__class__ is dict else None for key, value in data.items() if key in nested
+        )
         variant = (layout, shapes)
         mapper = layouts.get(variant, _UNSEEN)
         if mapper is _UNSEEN:
@@ -150,9 +152,9 @@ def _compile(
     placed += [name for planned in inner_routes.values() for name in planned if name is not None]
     targets = [(shape.placements[name].section, shape.placements[name].key) for name in placed]
     custom = [key for key, route in zip(layout, routes) if route is None or route.__class__ is dict]
-    custom_targets = {(shape.custom_section, key) for key in custom}
-    if len(set(targets)) < len(targets) or custom_targets.intersection(targets):
-        return None  # two fields could land on one key: the general path decides per record
+    placed_keys = {place.key for place in shape.placements.values() if place.section == shape.custom_section}
+    if len(set(targets)) < len(targets) or placed_keys.intersection(custom):
+        return None  # two fields could land on one key, or a custom field is named like a placed one
     return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes)
 
 

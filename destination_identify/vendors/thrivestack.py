@@ -34,6 +34,10 @@ WANTED = frozenset(FIELD_TABLE)
 SPLITTER = splitter_for(WANTED)
 # Every canonical field but the user id, placed in `traits` or `context`.
 PLACEMENTS = {field: Placement(part, key, convert) for field, (part, key, convert) in FIELD_TABLE.items() if part}
+# A documented key's rule, whoever fills it: a custom field or a field_mapping native target
+# named `enrichment_phone` is a list of strings too.
+CONVERT_AT = {(placement.section, placement.key): placement.convert for placement in PLACEMENTS.values()}
+_TRAIT_RULES = {key: convert for (part, key), convert in CONVERT_AT.items() if part == "traits"}
 # The identify page's documented traits that no canonical field fills (vendor-docs 003); data
 # activation offers them as properties of the user object, sent as `traits.<name>` as they are.
 NATIVE_TRAITS: Mapping[str, str] = {
@@ -110,6 +114,11 @@ class Thrivestack(Vendor):
             if not traits.keys().isdisjoint(rest):
                 taken = next(key for key in rest if key in traits)
                 raise RecordRejected(f"two fields map to traits.{taken}; remove or rename one")
+            if not _TRAIT_RULES.keys().isdisjoint(rest):
+                rest = {
+                    key: _TRAIT_RULES[key](value, f"traits.{key}") if key in _TRAIT_RULES else value
+                    for key, value in rest.items()
+                }
             traits.update(rest)
         if traits:
             event["traits"] = traits
@@ -137,12 +146,13 @@ class Thrivestack(Vendor):
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
         part, key = place
-        if part == "traits" and key == "enrichment_phone":
-            value = text_list(value, "traits.enrichment_phone")
+        convert = CONVERT_AT.get(place)
+        if convert is not None:
+            value = convert(value, f"{part}.{key}")
         section = payload.setdefault(part, {})
         if key in section:
             raise RecordRejected(f"two fields map to {part}.{key}; remove or rename one")
-        section[key] = value  # Thrivestack takes JSON as it is
+        section[key] = value  # other keys: Thrivestack takes JSON as it is
 
     def _timestamp(self, emitted_at: Any) -> str:
         """Records of one read share emitted_at values; remember the last conversion. Epoch
