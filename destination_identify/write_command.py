@@ -12,6 +12,7 @@ from typing import Any
 
 from destination_identify.config import parse_config
 from destination_identify.errors import ConfigError, SyncError
+from destination_identify.malloc_tuning import keep_bodies_on_heap
 from destination_identify.output import Output
 from destination_identify.stdin_lines import LineReader
 
@@ -22,6 +23,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="path to the JSON configuration file")
     parser.add_argument("--catalog", required=True, help="path to the configured catalog JSON file")
     arguments = parser.parse_args(argv)
+    keep_bodies_on_heap()
     return run_write(arguments.config, arguments.catalog, sys.stdin.fileno(), Output())
 
 

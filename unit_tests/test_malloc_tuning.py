@@ -1,0 +1,56 @@
+"""glibc's thresholds, raised for the write command: fewer page faults for the same bodies."""
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from destination_identify.malloc_tuning import keep_bodies_on_heap
+
+# Builds and frees 100 bodies of 1,000 items of 450 bytes, as BatchBuilder and delivery do, and
+# prints the minor page faults that took.
+WORKLOAD = """
+import resource, sys
+from destination_identify.malloc_tuning import keep_bodies_on_heap
+tuned = keep_bodies_on_heap() if sys.argv[1] == "tuned" else False
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+item = b"x" * 450
+for _ in range(100):
+    buffer = bytearray()
+    for _ in range(1000):
+        buffer += item
+    body = b"".join((b"[", buffer, b"]"))
+    del buffer, body
+print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+
+
+def run_workload(mode: str, **environment: str) -> tuple[str, int]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
+    answer = subprocess.run(
+        [sys.executable, "-c", WORKLOAD, mode], env={**env, **environment}, capture_output=True, text=True, check=True
+    )
+    tuned, faults = answer.stdout.split()
+    return tuned, int(faults)
+
+
+@glibc_only
+def test_raised_thresholds_halve_the_page_faults_of_building_bodies():
+    tuned, tuned_faults = run_workload("tuned")
+    _, plain_faults = run_workload("plain")
+    assert tuned == "True"
+    assert tuned_faults < plain_faults * 0.7, (tuned_faults, plain_faults)
+
+
+@glibc_only
+def test_the_users_own_glibc_settings_are_left_alone():
+    tuned, _ = run_workload("tuned", MALLOC_MMAP_THRESHOLD_="131072")
+    assert tuned == "False"
+
+
+def test_elsewhere_nothing_is_changed(monkeypatch):
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    assert keep_bodies_on_heap() is False
