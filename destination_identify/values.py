@@ -8,7 +8,7 @@ import math
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from destination_identify.errors import RecordRejected
 
@@ -162,25 +162,39 @@ def flatten(
     """Nested objects become `parent_child` keys; lists of scalars are joined with ", ".
 
     `leaf(value, key)` converts every scalar. Lists holding objects are rejected: there is no
-    faithful flat form for them.
+    faithful flat form for them. Two fields that flatten to one key reject the record.
     """
     flat: dict[str, Any] = {}
-    for key, value in fields.items():
-        name = f"{prefix}{separator}{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            for nested_name, nested_value in flatten(value, leaf, separator, name).items():
-                _put_flat(flat, nested_name, nested_value)
-        elif isinstance(value, list):
-            if any(isinstance(item, (dict, list)) for item in value):
-                raise RecordRejected(f"{name}: a list of objects cannot be sent as a flat attribute")
-            _put_flat(flat, name, ", ".join(scalar_text(item, name) for item in value))
-        else:
-            _put_flat(flat, name, leaf(value, name))
+    _flatten_into(flat, fields, leaf, separator, prefix)
     return flat
 
 
-def _put_flat(flat: dict[str, Any], name: str, value: Any) -> None:
-    """`a.b` and a top-level `a_b` flatten to the same key: reject rather than lose one."""
-    if name in flat:
-        raise RecordRejected(f"two fields flatten to '{name}'; rename one")
-    flat[name] = value
+def _flatten_into(
+    flat: dict[str, Any], fields: Mapping[str, Any], leaf: Callable[[Any, str], Any], separator: str, prefix: str
+) -> None:
+    """Depth first, straight into `flat`: nested objects need no dict of their own. Exact
+    classes are tested first (JSON gives nothing else), then isinstance for subclasses."""
+    for key, value in fields.items():
+        name = f"{prefix}{separator}{key}" if prefix else key if key.__class__ is str else str(key)
+        kind = value.__class__
+        if kind is dict or (kind is not list and isinstance(value, dict)):
+            _flatten_into(flat, value, leaf, separator, name)
+            continue
+        if kind is list or isinstance(value, list):
+            value = _joined(value, name)
+        else:
+            value = leaf(value, name)
+        if name in flat:  # `a.b` and a top-level `a_b`: reject rather than lose one
+            raise RecordRejected(f"two fields flatten to '{name}'; rename one")
+        flat[name] = value
+
+
+def _joined(items: list, name: str) -> str:
+    for item in items:
+        if item.__class__ is not str:
+            break
+    else:  # the common list of strings
+        return ", ".join(items)
+    if any(isinstance(item, (dict, list)) for item in items):
+        raise RecordRejected(f"{name}: a list of objects cannot be sent as a flat attribute")
+    return ", ".join(scalar_text(item, name) for item in items)

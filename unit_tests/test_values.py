@@ -163,10 +163,15 @@ def test_flatten_passes_the_flat_key_to_the_leaf_converter():
     assert seen == ["a_b"]
 
 
-def test_flatten_rejects_lists_of_objects():
+@pytest.mark.parametrize("orders", [[{"id": 1}], ["a", {"id": 1}], ["a", ["b"]]])
+def test_flatten_rejects_lists_of_objects(orders):
     with pytest.raises(RecordRejected) as caught:
-        flatten({"orders": [{"id": 1}]}, lambda value, key: value)
+        flatten({"orders": orders}, lambda value, key: value)
     assert caught.value.reason == "orders: a list of objects cannot be sent as a flat attribute"
+
+
+def test_flatten_joins_a_list_of_strings_as_it_is_and_an_empty_list_as_empty_text():
+    assert flatten({"tags": ["beta", "vip"], "none": []}, lambda value, key: value) == {"tags": "beta, vip", "none": ""}
 
 
 @pytest.mark.parametrize(
