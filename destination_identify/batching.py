@@ -101,11 +101,8 @@ class BatchBuilder:
         else:
             runs.append((stream, epoch, start))
 
-    def fits_alone(self, item: bytes) -> bool:
-        return len(item) <= self.max_item_bytes
-
     def add(self, item: bytes, position: int, now: float) -> Batch | None:
-        """Add an item (which must fit alone) of the current run; returns the batch it closed, if
+        """Add an item (at most max_item_bytes long) of the current run; returns the batch it closed, if
         any. A batch closes as soon as it holds max_records, so only the byte cap can close one
         before an item is added."""
         closed = None

@@ -36,7 +36,6 @@ class BatchOutcome:
     """`rejected`: (row index in the batch, reason) for each row the vendor refused."""
 
     rejected: list[tuple[int, str]] = field(default_factory=list)
-    requests: int = 0
 
 
 @dataclass
@@ -90,7 +89,7 @@ class Deliverer:
         pending: deque[list[int]] = deque([list(range(len(items)))])
         while pending:
             rows = pending.popleft()
-            verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows), outcome)
+            verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows))
             if isinstance(verdict, Accepted):
                 continue
             if isinstance(verdict, RowsRefused):
@@ -111,13 +110,13 @@ class Deliverer:
                     pending.appendleft(rows[:middle])
         return outcome
 
-    def _settle(self, call: HttpCall, size: int, outcome: BatchOutcome) -> Verdict:
-        verdict = self._exchange(call, lambda r: self._vendor.read_response(r.status, r.body, r.headers, size), outcome)
+    def _settle(self, call: HttpCall, size: int) -> Verdict:
+        verdict = self._exchange(call, lambda r: self._vendor.read_response(r.status, r.body, r.headers, size))
         if isinstance(verdict, JobPending):
-            verdict = self._wait_for_job(verdict, outcome)
+            verdict = self._wait_for_job(verdict)
         return verdict
 
-    def _wait_for_job(self, job: JobPending, outcome: BatchOutcome) -> Verdict:
+    def _wait_for_job(self, job: JobPending) -> Verdict:
         started = self._clock()
         interval = self._vendor.job_poll_interval_seconds
         verdict: Verdict = job
@@ -127,16 +126,15 @@ class Deliverer:
                     f"{self._vendor.title} job {job.job_id} did not complete within {JOB_TIMEOUT_SECONDS / 3600:g} hours"
                 )
             self._sleep(interval)
-            verdict = self._exchange(job.poll, lambda r: self._vendor.read_poll(r.status, r.body, job), outcome)
+            verdict = self._exchange(job.poll, lambda r: self._vendor.read_poll(r.status, r.body, job))
         return verdict
 
-    def _exchange(self, call: HttpCall, read, outcome: BatchOutcome) -> Verdict:
+    def _exchange(self, call: HttpCall, read) -> Verdict:
         """One logical request: retried on Retry verdicts within the policy; Fatal raises."""
         started = self._clock()
         retry_number = 0
         while True:
             self._pacer.wait_turn()
-            outcome.requests += 1
             self._counters.add(requests=1)
             try:
                 verdict = read(self._transport.send(call))

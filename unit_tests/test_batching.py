@@ -73,11 +73,10 @@ def test_random_items_never_exceed_either_cap(vendor_name):
         assert len(batch.items) == limits.max_records or grown > limits.max_bytes
 
 
-def test_fits_alone_includes_prefix_and_suffix():
+def test_the_largest_item_leaves_room_for_prefix_and_suffix():
     vendor = vendor_from_config({"vendor": "crowdpower", "api_key": "k"})  # '{"customers":[' + ']}' = 16 bytes
     builder = builder_for(vendor, BatchLimits(max_records=10, max_bytes=100))
-    assert builder.fits_alone(b"x" * 84)
-    assert not builder.fits_alone(b"x" * 85)
+    assert builder.max_item_bytes == 84
     batches = fill(builder, [b"x" * 84, b"y"])
     assert [len(join_body(vendor, batch.items)) for batch in batches] == [100, 17]
 
