@@ -102,9 +102,9 @@ class BatchBuilder:
             runs.append((stream, epoch, start))
 
     def add(self, item: bytes, position: int, now: float) -> Batch | None:
-        """Add an item (at most max_item_bytes long) of the current run; returns the batch it closed, if
-        any. A batch closes as soon as it holds max_records, so only the byte cap can close one
-        before an item is added."""
+        """Add an item (at most max_item_bytes long) of the current run; returns the batch it
+        closed, if any. A batch closes as soon as it holds max_records, so only the byte cap can
+        close one before an item is added."""
         closed = None
         current = self.current
         count = len(current.positions)
