@@ -5,8 +5,9 @@
 Generates a realistic input (nested objects, lists, non-ASCII names, a STATE every 10,000
 records), times a bare `orjson.loads` loop over the same file as the floor (before and after
 each vendor's run, averaged: the machine's speed drifts), starts the emulator in its own process
-(counting and checking, not storing), then runs the CLI for each vendor and prints records/s, MB/s, peak RSS and the ratio to the orjson loop. Zaius is paced by its
-documented 10 requests/second (500 per request), so it runs on fewer records.
+(counting and checking, not storing), then runs the CLI for each vendor and prints records/s,
+MB/s, peak RSS and the ratio to the orjson loop. Zaius is paced by its documented 10
+requests/second (500 per request), so it runs on fewer records.
 """
 
 import argparse

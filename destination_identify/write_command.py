@@ -23,7 +23,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="path to the JSON configuration file")
     parser.add_argument("--catalog", required=True, help="path to the configured catalog JSON file")
     arguments = parser.parse_args(argv)
-    keep_bodies_on_heap()
     return run_write(arguments.config, arguments.catalog, sys.stdin.fileno(), Output())
 
 
@@ -31,6 +30,7 @@ def run_write(config_path: str, catalog_path: str, stdin_fd: int, out: Output) -
     """The whole write command; returns the process exit code. Errors end as one TRACE."""
     from destination_identify.writer import Writer
 
+    keep_bodies_on_heap()
     writer = None
     try:
         raw_config = _read_json(config_path, "config")
