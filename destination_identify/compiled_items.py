@@ -72,6 +72,10 @@ class CompiledItems:
         self.shape = shape
         self._general = general
         self._top, self._nested_tables = tables_for(frozenset(shape.placements) | {shape.identifier[0]})
+        # Keys placed in the custom section: a custom field named like one goes general.
+        self._placed_custom_keys = frozenset(
+            place.key for place in shape.placements.values() if place.section == shape.custom_section
+        )
         self._by_key_field: dict[str | None, dict[tuple, Any]] = {}
         self._compiled = 0
 
@@ -113,7 +117,7 @@ class CompiledItems:
         if self._compiled >= MAX_COMPILED_ITEMS:
             return None
         self._compiled += 1
-        mapper = _compile(self.shape, self._top, self._nested_tables, tuple(exemplar), exemplar, user_id_field)
+        mapper = _compile(self.shape, self._top, self._nested_tables, self._placed_custom_keys, exemplar, user_id_field)
         layouts[key] = mapper
         return mapper
 
@@ -122,10 +126,11 @@ def _compile(
     shape: ItemShape,
     top: dict,
     nested_tables: dict,
-    layout: tuple,
+    placed_custom_keys: frozenset,
     exemplar: Mapping[str, Any],
     user_id_field: str | None,
 ) -> Any:
+    layout = tuple(exemplar)
     if len(layout) > MAX_COMPILED_FIELDS:
         return None
     routes = plan_routes(top, nested_tables, layout, drop_internal=True)
@@ -152,10 +157,10 @@ def _compile(
     placed += [name for planned in inner_routes.values() for name in planned if name is not None]
     targets = [(shape.placements[name].section, shape.placements[name].key) for name in placed]
     custom = [key for key, route in zip(layout, routes) if route is None or route.__class__ is dict]
-    placed_keys = {place.key for place in shape.placements.values() if place.section == shape.custom_section}
-    if len(set(targets)) < len(targets) or placed_keys.intersection(custom):
+    if len(set(targets)) < len(targets) or placed_custom_keys.intersection(custom):
         return None  # two fields could land on one key, or a custom field is named like a placed one
-    return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes)
+    used = {shape.placements[name].section for name in placed} | ({shape.custom_section} if custom else set())
+    return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes, used)
 
 
 def _generate(
@@ -165,27 +170,36 @@ def _generate(
     id_source: int | None,
     inner_layouts: dict[int, tuple],
     inner_routes: dict[int, list],
+    used_sections: set[str],
 ) -> Any:
-    """The source of `map_layout(data, emitted_at) -> item or None`, compiled."""
+    """The source of `map_layout(data, emitted_at) -> item or None`, compiled. Only the
+    sections this layout can fill are built."""
     identifier, id_key, _, missing = shape.identifier
     namespace: dict[str, Any] = {
         "drop_nulls": drop_nulls,
         "PLAIN": PLAIN_SCALARS,
         "RecordRejected": RecordRejected,
     }
-    sections = {name: f"section{number}" for number, name in enumerate(shape.sections)}
+    sections = {name: f"section{number}" for number, name in enumerate(shape.sections) if name in used_sections}
     lines = ["def map_layout(data, emitted_at):"]
     if layout:
         lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
 
-    def converted(variable: str, target: str, convert: Callable, name: str, indent: str = "    ") -> None:
-        """`target = convert(variable)` for a value that is not None, nulls inside dropped first."""
+    def converted(
+        variable: str, target: str, convert: Callable, name: str, indent: str = "    ", cleaned: bool = False
+    ) -> None:
+        """`target = convert(variable)` for a value that is not None, nulls inside dropped first
+        (`cleaned`: the code before did both already)."""
         namespace[f"convert_{name}"] = convert
         keyword = "if"
         for condition, result in INLINE_CASES.get(convert, ()):
             lines.append(f"{indent}{keyword} {condition.format(v=variable)}:")
             lines.append(f"{indent}    {target} = {result.format(v=variable)}")
             keyword = "elif"
+        if cleaned:
+            call = f"{target} = convert_{name}({variable}, {name!r})"
+            lines.extend([f"{indent}{call}"] if keyword == "if" else [f"{indent}else:", f"{indent}    {call}"])
+            return
         lines.extend([
             f"{indent}{keyword} {variable} is not None:",
             f"{indent}    if {variable}.__class__ is dict or {variable}.__class__ is list:",
@@ -204,18 +218,18 @@ def _generate(
         namespace[f"layout{index}"] = inner
         lines += [f"    if v{index}.__class__ is dict and tuple(v{index}) != layout{index}:", "        return None"]
     # The identifier next: its absence or conversion error is reported before any other.
-    if id_source is None:
+    if id_source is None:  # every record of this layout is rejected: nothing else to do
         lines.append(f"    raise RecordRejected({missing!r})")
-    else:
-        lines += [
-            f"    value = v{id_source}",
-            "    if value.__class__ is dict or value.__class__ is list:",
-            "        value = drop_nulls(value)",
-            "    if value is None:",
-            f"        raise RecordRejected({missing!r})",
-        ]
-        converted("value", "identity", shape.identifier[2], identifier)
-        lines.append(f"    item = {{{id_key!r}: identity}}")
+        return _compiled_function(lines, namespace)
+    lines += [
+        f"    value = v{id_source}",
+        "    if value.__class__ is dict or value.__class__ is list:",
+        "        value = drop_nulls(value)",
+        "    if value is None:",
+        f"        raise RecordRejected({missing!r})",
+    ]
+    converted("value", "identity", shape.identifier[2], identifier, cleaned=True)
+    lines.append(f"    item = {{{id_key!r}: identity}}")
     lines += [f"    {variable} = {{}}" for variable in sections.values()]
 
     # Placed fields in the order the general path places them: data order, nested objects at
@@ -236,7 +250,7 @@ def _generate(
             for key, name, inner_route in zip(inner, names, inner_routes[index]):
                 if inner_route is None:
                     lines += keep_lines(name, f"leftover{index}[{key!r}]", indent="        ")
-    custom = sections[shape.custom_section]
+    custom = sections.get(shape.custom_section)
     for index, (key, route) in enumerate(zip(layout, routes)):
         if route is None:
             lines += keep_lines(f"v{index}", f"{custom}[{key!r}]")
@@ -254,5 +268,9 @@ def _generate(
         namespace[f"tail{number}"] = compute
         lines.append(f"    item[{key!r}] = tail{number}(emitted_at)")
     lines.append("    return item")
+    return _compiled_function(lines, namespace)
+
+
+def _compiled_function(lines: list[str], namespace: dict[str, Any]) -> Any:
     exec(compile("\n".join(lines), "<compiled_items: one layout>", "exec"), namespace)  # noqa: S102 - literals only
     return namespace["map_layout"]

@@ -170,7 +170,7 @@ def splitter_for(wanted: frozenset) -> "RecordSplitter":
     """The shared splitter for a set of canonical names (its compiled layouts are reused)."""
     splitter = _SPLITTERS.get(wanted)
     if splitter is None:
-        splitter = _SPLITTERS[wanted] = RecordSplitter(frozenset(wanted))
+        splitter = _SPLITTERS[wanted] = RecordSplitter(wanted)
     return splitter
 
 
@@ -212,10 +212,8 @@ class RecordSplitter:
         for name, value in mapped.items():
             if value is not None:
                 canonical[name] = value
-        if user_id_field is not None and narrowed._wants_user_id and "user_id" not in canonical:
-            value = rest.pop(user_id_field, None)
-            if value is not None:
-                canonical["user_id"] = value
+        if narrowed._wants_user_id:
+            fill_user_id(canonical, rest, user_id_field)
         return canonical, rest
 
     def _learn(self, layouts: dict, layout: tuple, user_id_field: str | None) -> Any:
@@ -224,10 +222,7 @@ class RecordSplitter:
         def general(data: Mapping[str, Any], canonical: dict) -> dict:
             found, rest = _split_by_rank(data, top, nested_tables)
             canonical.update(found)
-            if user_id_field is not None and "user_id" not in canonical:
-                value = rest.pop(user_id_field, None)
-                if value is not None:
-                    canonical["user_id"] = value
+            fill_user_id(canonical, rest, user_id_field)
             return rest
 
         def plan() -> list | None:
@@ -329,6 +324,15 @@ def plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bo
     return None if claimed & nested_names else routes
 
 
+def fill_user_id(canonical: dict, rest: dict, user_id_field: str | None) -> None:
+    """The stream's primary key fills `user_id` when no alias (or field_mapping value) did:
+    last, as split_record orders it."""
+    if user_id_field is not None and "user_id" not in canonical:
+        value = rest.pop(user_id_field, None)
+        if value is not None:
+            canonical["user_id"] = value
+
+
 def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = None) -> Any:
     """`split(data, canonical) -> rest` for objects of exactly this layout, by the rules of
     _split_by_rank: nulls dropped at every depth, nested objects split by their own table; then
@@ -338,6 +342,8 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
         lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
     namespace: dict[str, Any] = {"drop_nulls": drop_nulls, "PLAIN": PLAIN_SCALARS}
     source = user_id_source(layout, routes, user_id_field)
+    if source is not None and source is not PER_RECORD:
+        lines.append("    user_id = None")
     for index, (key, route) in enumerate(zip(layout, routes)):
         name, field = f"v{index}", repr(key)
         if route is DROP:
@@ -365,7 +371,6 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
             "            canonical['user_id'] = value",
         ]
     elif source is not None:
-        lines = lines[:2] + ["    user_id = None"] + lines[2:]
         lines += ["    if user_id is not None:", "        canonical['user_id'] = user_id"]
     lines.append("    return rest")
     exec(compile("\n".join(lines), "<fields: split one layout>", "exec"), namespace)  # noqa: S102 - literals only

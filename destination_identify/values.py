@@ -156,29 +156,25 @@ def is_date_time_text(value: Any) -> bool:
     )
 
 
-def flatten(
-    fields: dict[str, Any], leaf: Callable[[Any, str], Any], separator: str = "_", prefix: str = ""
-) -> dict[str, Any]:
+def flatten(fields: dict[str, Any], leaf: Callable[[Any, str], Any]) -> dict[str, Any]:
     """Nested objects become `parent_child` keys; lists of scalars are joined with ", ".
 
     `leaf(value, key)` converts every scalar. Lists holding objects are rejected: there is no
     faithful flat form for them. Two fields that flatten to one key reject the record.
     """
     flat: dict[str, Any] = {}
-    _flatten_into(flat, fields, leaf, separator, prefix)
+    _flatten_into(flat, fields, leaf, "")
     return flat
 
 
-def _flatten_into(
-    flat: dict[str, Any], fields: Mapping[str, Any], leaf: Callable[[Any, str], Any], separator: str, prefix: str
-) -> None:
+def _flatten_into(flat: dict[str, Any], fields: Mapping[str, Any], leaf: Callable[[Any, str], Any], prefix: str) -> None:
     """Depth first, straight into `flat`: nested objects need no dict of their own. Exact
     classes are tested first (JSON gives nothing else), then isinstance for subclasses."""
     for key, value in fields.items():
-        name = f"{prefix}{separator}{key}" if prefix else key if key.__class__ is str else str(key)
+        name = f"{prefix}_{key}" if prefix else key if key.__class__ is str else str(key)
         kind = value.__class__
         if kind is dict or (kind is not list and isinstance(value, dict)):
-            _flatten_into(flat, value, leaf, separator, name)
+            _flatten_into(flat, value, leaf, name)
             continue
         if kind is list or isinstance(value, list):
             value = _joined(value, name)
