@@ -48,10 +48,10 @@ class Batch:
     its stream, and `runs` of consecutive items of one stream and epoch, as `(stream, epoch,
     index of the run's first item)` (a fully accepted batch settles per run, not per record)."""
 
-    items: PackedItems = field(default_factory=lambda: PackedItems(b","))
+    items: PackedItems
+    body_bytes: int
     positions: list[int] = field(default_factory=list)
     runs: list[tuple[Any, int, int]] = field(default_factory=list)
-    body_bytes: int = 0
     opened_at: float = 0.0
 
     def run_counts(self) -> list[tuple[Any, int, int]]:
@@ -96,7 +96,7 @@ class BatchBuilder:
         """The items added next belong to `stream` and `epoch`."""
         self.run = (stream, epoch)
         runs, start = self.current.runs, len(self.current.positions)
-        if runs and runs[-1][2] == start:  # the previous run got no item here
+        if runs[-1][2] == start:  # the previous run got no item here (every batch starts with one)
             runs[-1] = (stream, epoch, start)
         else:
             runs.append((stream, epoch, start))
