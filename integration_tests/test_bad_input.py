@@ -15,6 +15,7 @@ from integration_tests.cli import (
     state_message,
     user_key_of,
     write_args,
+    write_messages,
 )
 
 
@@ -78,8 +79,7 @@ def test_a_state_without_the_catalogs_namespace_still_counts_the_records_of_its_
     rows = [record_data(i) for i in range(3)]
     bare_users = (None, USERS[1])
     messages = [record_message(bare_users, row, 1732262400000) for row in rows] + [state_message(bare_users, 3, 1, 3)]
-    path = tmp_path / "in.jsonl"
-    path.write_bytes(b"".join(json.dumps(message).encode() + b"\n" for message in messages))
+    path = write_messages(tmp_path / "in.jsonl", messages)
     result = run_cli(write_args(tmp_path, connector_config("thrivestack", emulator.url), configured_catalog([USERS])), path)
 
     assert result.returncode == 0

@@ -22,6 +22,11 @@ _VALUES = st.one_of(_SCALARS, _SCALARS, st.dictionaries(_SUB_KEYS, _INNER, max_s
 _RECORDS = st.dictionaries(_KEYS, _VALUES, max_size=9)
 
 
+def thrivestack():
+    """A fresh vendor each time: each holds its own compiled layouts."""
+    return vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+
+
 def outcome(map_record, data, user_id_field):
     """The JSON bytes of the item (key order included), or the rejection reason."""
     try:
@@ -33,7 +38,7 @@ def outcome(map_record, data, user_id_field):
 @settings(max_examples=600, deadline=None)
 @given(first=_RECORDS, second=_RECORDS, user_id_field=st.sampled_from([None, "id", "plan", "address"]))
 def test_compiled_thrivestack_events_equal_the_general_mapping(first, second, user_id_field):
-    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    vendor = thrivestack()
     # `second` reuses the layout compiled for `first` when its keys are the same, in the same order.
     second = {key: second.get(key) for key in first} if len(second) % 2 else second
     for data in (first, second):
@@ -46,7 +51,7 @@ def compiled_only(vendor):
 
 
 def test_a_layout_is_compiled_per_shape_of_its_nested_objects():
-    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    vendor = thrivestack()
     compiled = compiled_only(vendor)
     record = {"id": 7, "email": "a@example.com", "plan": "pro", "address": {"city": "Oslo", "street": "1 Main"}}
     assert compiled(record, EMITTED, "id") == vendor.map_generally(record, EMITTED, "id")
@@ -56,7 +61,7 @@ def test_a_layout_is_compiled_per_shape_of_its_nested_objects():
 
 
 def test_a_first_record_without_its_nested_object_does_not_leave_the_layout_to_the_general_path():
-    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    vendor = thrivestack()
     compiled = compiled_only(vendor)
     first = {"id": 1, "address": None}
     later = {"id": 2, "address": {"city": "Oslo"}}
@@ -66,7 +71,7 @@ def test_a_first_record_without_its_nested_object_does_not_leave_the_layout_to_t
 
 
 def test_a_custom_field_that_could_collide_with_a_placed_one_is_never_compiled():
-    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    vendor = thrivestack()
     record = {"user_id": "u1", "city": "Oslo", "enrichment_city": "Bergen"}
     assert compiled_only(vendor)(record, EMITTED, None) is None
     assert outcome(vendor.map_record, record, None) == "rejected: two fields map to traits.enrichment_city; remove or rename one"
@@ -76,7 +81,7 @@ def test_past_the_cap_layouts_are_mapped_the_general_way(monkeypatch):
     import destination_identify.compiled_items as compiled_items
 
     monkeypatch.setattr(compiled_items, "MAX_COMPILED_ITEMS", 2)
-    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    vendor = thrivestack()
     records = [{"user_id": f"u{n}", f"column{n}": n} for n in range(5)]  # five layouts
     assert [vendor.map_record(r, EMITTED, None) for r in records] == [vendor.map_generally(r, EMITTED, None) for r in records]
     assert vendor._compiled._compiled == 2
@@ -92,7 +97,7 @@ def test_the_benchmark_users_map_identically(tmp_path):
     path = tmp_path / "users.jsonl"
     generate(path, 2_000)
     records = [orjson.loads(line)["record"] for line in path.read_bytes().splitlines() if b'"RECORD"' in line]
-    vendor = vendor_from_config({"vendor": "thrivestack", "api_key": "k"})
+    vendor = thrivestack()
     compiled = compiled_only(vendor)
     for record in records:
         expected = orjson.dumps(vendor.map_generally(record["data"], record["emitted_at"], "id"))
