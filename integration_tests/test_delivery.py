@@ -152,3 +152,37 @@ def test_a_request_hanging_past_the_read_timeout_is_retried_and_delivered(tmp_pa
     assert wait_until(lambda: emulator.stats()["requests"] == 2)
     expected = expected_ids("thrivestack", None, scenario.valid)
     assert ids("thrivestack", emulator.accepted("thrivestack")) == expected + expected
+
+
+NOT_IDENTIFIED = {"status": 200, "body": {"success": False, "response_id": "r-1", "message": "User(s) not identified"}}
+
+
+def test_a_thrivestack_200_saying_success_false_is_not_counted_as_delivered(tmp_path, emulator):
+    """Once: the batch is split and both halves go through. Every time: each row ends up alone,
+    refused, and reported with the vendor's message; its STATE counts it as rejected."""
+    emulator.inject(NOT_IDENTIFIED, path="/api/identify")
+    scenario = build_scenario(1000, 1000, streams=(USERS,), schema_invalid=lambda i: False, no_id=lambda i: False)
+    config = connector_config("thrivestack", emulator.url)
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), scenario.write(tmp_path / "in.jsonl"))
+
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.states == scenario.expected_states
+    assert ids("thrivestack", emulator.accepted("thrivestack")) == expected_ids("thrivestack", None, scenario.valid)
+    assert emulator.stats()["requests"] == 3  # the refused 1,000, then two halves of 500
+
+    emulator.reset()
+    emulator.inject([NOT_IDENTIFIED] * 7, path="/api/identify")  # 4 rows: the batch, 2 halves, 4 singles
+    scenario = build_scenario(
+        4, 4, streams=(USERS,), schema_invalid=lambda i: False, no_id=lambda i: False, rejected_by_vendor=lambda i: True
+    )
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), scenario.write(tmp_path / "in2.jsonl"))
+
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert scenario.states[0][2] == {"recordCount": 0.0, "rejectedRecordCount": 4.0}
+    assert result.states == scenario.expected_states
+    assert emulator.accepted("thrivestack") == []
+    reason = "Thrivestack answered 200 with success false: User(s) not identified"
+    assert [text for text in result.logs("WARN") if text.startswith("rejected record")] == [
+        f"rejected record {i} of stream 'crm.users': {reason}" for i in range(1, 5)
+    ]
+    assert "stream 'crm.users': 4 read, 0 delivered, 4 rejected" in result.logs("INFO")[-2]

@@ -162,6 +162,22 @@ def test_400_refuses_the_batch_with_the_vendors_message():
     assert thrivestack().read_response(400, body, {}, 3) == BatchRefused("Thrivestack answered 400: invalid input data")
 
 
+@pytest.mark.parametrize(
+    "body, verdict",
+    [
+        (b'{"success": false, "message": "User(s) not identified"}',
+         BatchRefused("Thrivestack answered 200 with success false: User(s) not identified")),
+        (b'{"success": false}', BatchRefused("Thrivestack answered 200 with success false: no message")),
+        (b'{"success": true, "response_id": "r-1", "message": "User(s) identified successfully"}', Accepted()),
+        (b'{"response_id": "r-1"}', Accepted()),  # the newer API's answers need not carry `success`
+        (b"OK", Accepted()),
+        (b"", Accepted()),
+    ],
+)
+def test_a_200_that_says_success_false_refuses_the_batch(body, verdict):
+    assert thrivestack().read_response(200, body, {}, 3) == verdict
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_bad_key_is_fatal_config_error(status):
     verdict = thrivestack().read_response(status, b'{"message": "Unauthorized"}', {}, 3)

@@ -6,11 +6,22 @@ both auth styles: the page's `Authorization: Bearer` and the newer docs' `x-api-
 
 from typing import Any, Mapping
 
+import orjson
+
 from destination_identify.compiled_items import CompiledItems, ItemShape, Placement
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import splitter_for
 from destination_identify.values import NO_USER_ID, identifier_text, iso_utc, scalar_text, text_list
-from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
+from destination_identify.vendors.base import (
+    Accepted,
+    BatchLimits,
+    BatchRefused,
+    CheckResult,
+    HttpCall,
+    Vendor,
+    Verdict,
+    vendor_message,
+)
 
 # canonical field -> (part of the event, key inside it, converter)
 FIELD_TABLE: Mapping[str, tuple[str, str, Any]] = {
@@ -169,6 +180,18 @@ class Thrivestack(Vendor):
 
     def batch_call(self, body: bytes) -> HttpCall:
         return HttpCall("POST", "/api/identify", body)
+
+    def read_accepted(self, status: int, body: bytes) -> Verdict:
+        """A 200 whose body says `"success": false` identified nobody (the response's `success`:
+        "Indicates if user was successfully identified"): refused, so the batch is split and a
+        row that still fails alone is rejected with the vendor's message, never counted delivered."""
+        try:
+            answer = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            return Accepted()
+        if isinstance(answer, dict) and answer.get("success") is False:
+            return BatchRefused(f"Thrivestack answered {status} with success false: {vendor_message(body)}")
+        return Accepted()
 
     def check_call(self) -> HttpCall:
         """An empty array: authenticated but identifies nobody (answered 200 or 400, never 401)."""
