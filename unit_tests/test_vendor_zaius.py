@@ -100,7 +100,6 @@ def test_empty_user_id_attribute_means_the_user_id_is_not_sent():
         ({}, {"email": "", "phone": ""}, "no identifier (email, phone, vuid, zaius_id, customer_id)"),
         ({"user_id_attribute": ""}, {"user_id": "u1", "name": "Ada"}, "no identifier (email, phone, vuid, zaius_id)"),
         ({}, {"email": "a@example.com", "gender": "X"}, "gender: ODP accepts only M or F (male/female)"),
-        ({}, {"email": "a@example.com", "gender": ""}, "gender: ODP accepts only M or F (male/female)"),
         ({}, {"email": "a@example.com", "gender": 1}, "gender: ODP accepts only M or F (male/female)"),
         ({}, {"email": "a@example.com", "postal_code": "1", "zip": "2"}, "two fields map to attribute 'zip'; remove or rename one"),
         ({}, {"email": "a@example.com", "image_url": "x", "avatar": "y"}, "two fields map to attribute 'image_url'; remove or rename one"),
@@ -111,6 +110,21 @@ def test_rejections_carry_a_reason(options, record, reason):
     with pytest.raises(RecordRejected) as caught:
         zaius(**options).map_record(record, 1, None)
     assert caught.value.reason == reason
+
+
+def test_blank_text_is_left_out_rather_than_overwriting_a_stored_value():
+    record = {
+        "email": "a@example.com", "first_name": "", "last_name": "  ", "gender": " ", "city": "\t",
+        "plan": "", "prefs": {"tier": " ", "news": True}, "seats": 0, "beta": False,
+    }
+    assert zaius().map_record(record, 1, None) == {
+        "attributes": {"email": "a@example.com", "prefs_news": True, "seats": 0, "beta": False}
+    }
+
+
+def test_a_blank_identifier_is_no_identifier():
+    with pytest.raises(RecordRejected, match=r"^no identifier \(email, phone, vuid, zaius_id\)$"):
+        zaius(user_id_attribute="").map_record({"email": " ", "phone": "", "vuid": "\n", "name": "Ada"}, 1, None)
 
 
 def test_vuid_is_an_identifier():

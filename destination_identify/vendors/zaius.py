@@ -68,7 +68,10 @@ def region_base_url(api_key: str) -> str:
 
 
 def gender_code(value: Any) -> str:
-    code = _GENDERS.get(str(value).strip().lower()) if isinstance(value, str) else None
+    """M or F; a blank value stays blank (and is dropped with the other blanks)."""
+    if isinstance(value, str) and not value.strip():
+        return value
+    code = _GENDERS.get(value.strip().lower()) if isinstance(value, str) else None
     if code is None:
         raise RecordRejected("gender: ODP accepts only M or F (male/female)")
     return code
@@ -88,6 +91,14 @@ def put_attributes(attributes: dict, fields: Mapping[str, Any]) -> None:
         if key in attributes:
             raise RecordRejected(f"two fields map to attribute '{key}'; remove or rename one")
         attributes[key] = value
+
+
+def drop_blanks(attributes: dict) -> None:
+    """Blank text would overwrite a stored value with nothing: dropped, as ODP's own SDK does by
+    default (it trims strings to null and leaves nulls out)."""
+    blank = [key for key, value in attributes.items() if value.__class__ is str and not value.strip()]
+    for key in blank:
+        del attributes[key]
 
 
 class Zaius(Vendor):
@@ -135,7 +146,8 @@ class Zaius(Vendor):
             if last and "last_name" not in attributes:
                 attributes["last_name"] = last
         put_attributes(attributes, rest)
-        if not any(attributes.get(identifier) not in (None, "") for identifier in self.identifiers):
+        drop_blanks(attributes)
+        if not any(attributes.get(identifier) is not None for identifier in self.identifiers):
             raise RecordRejected(f"no identifier ({', '.join(self.identifiers)})")
         return {"attributes": attributes}
 
