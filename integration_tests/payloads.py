@@ -93,7 +93,8 @@ def zaius(row: Row) -> dict:
     }
 
 
-def _userpilot_metadata(data: dict) -> dict:
+def _userpilot_metadata(data: dict, typed: bool) -> dict:
+    """`typed`: bulk keeps numbers and booleans; real-time sends every value as text."""
     metadata = {
         "email": data["email"],
         "name": data["name"],
@@ -101,9 +102,9 @@ def _userpilot_metadata(data: dict) -> dict:
         "address_city": "Boston",
         "address_postal_code": "02101",
         "plan": data["plan"],
-        "seats": str(data["seats"]),
-        "active": "true" if data["active"] else "false",
-        "score": "2.5",
+        "seats": data["seats"] if typed else str(data["seats"]),
+        "active": data["active"] if typed else ("true" if data["active"] else "false"),
+        "score": 2.5 if typed else "2.5",
         "created_at": "2024-01-15T10:30:00.000Z",
         "last_login_at": "2024-02-01T08:00:00+00:00",
         "tags": "a, b",
@@ -116,7 +117,7 @@ def _userpilot_metadata(data: dict) -> dict:
 
 def userpilot_bulk(row: Row) -> dict:
     data = row.data
-    metadata = _userpilot_metadata(data)
+    metadata = _userpilot_metadata(data, typed=True)
     metadata["company_name"] = data["company"]["name"]
     return {"user_id": user_key_of(data), "company_id": data["company"]["id"], "metadata": metadata}
 
@@ -126,7 +127,7 @@ def userpilot_realtime(row: Row) -> dict:
     return {
         "user_id": user_key_of(data),
         "company": {"company_id": data["company"]["id"], "name": data["company"]["name"]},
-        "metadata": _userpilot_metadata(data),
+        "metadata": _userpilot_metadata(data, typed=False),
     }
 
 

@@ -106,11 +106,12 @@ def test_thrivestack_traits_and_context_take_json_as_is():
     assert payload["context"] == {"device": {"os": "linux"}}
 
 
-def test_userpilot_metadata_is_text():
-    m = mapper("userpilot", field_mapping=rules(("billing.seats", "metadata.seats")))
+@pytest.mark.parametrize("mode, seats", [("realtime", "5"), ("bulk", 5)])
+def test_userpilot_native_metadata_follows_the_modes_value_rule(mode, seats):
+    m = mapper("userpilot", {"mode": mode}, field_mapping=rules(("billing.seats", "metadata.seats")))
     assert m.map({"user_id": "u", "billing": {"seats": 5}}, EMITTED, None) == {
         "user_id": "u",
-        "metadata": {"seats": "5"},
+        "metadata": {"seats": seats},
     }
 
 

@@ -1,4 +1,4 @@
-"""Userpilot: bulk and realtime shapes, string metadata, hosts, jobs and verdicts."""
+"""Userpilot: bulk and realtime shapes, metadata values per mode, hosts, jobs and verdicts."""
 
 import pytest
 
@@ -43,12 +43,23 @@ COMMON_METADATA = {
 }
 
 
-def test_golden_bulk_user_has_company_id_and_string_metadata():
+# Bulk takes primitives (its page sends `"tickets_pending": 3`): numbers and booleans keep their type.
+BULK_TYPED = {
+    "company_size": 12, "avg_resolution_time": 3.25, "big": 1e20, "ratio": 3.0, "seats": 0, "beta": True, "churned": False
+}
+
+
+def test_golden_bulk_user_has_company_id_and_typed_metadata():
     assert userpilot().map_record(RECORD, 1, None) == {
         "user_id": "u-42",
         "company_id": "501",
-        "metadata": {**COMMON_METADATA, "company_name": "Analytical Engines"},
+        "metadata": {**COMMON_METADATA, **BULK_TYPED, "company_name": "Analytical Engines"},
     }
+
+
+def test_bulk_rejects_a_number_json_cannot_carry():
+    with pytest.raises(RecordRejected, match=r"^score: not a finite number$"):
+        userpilot().map_record({"user_id": "u", "score": float("nan")}, 1, None)
 
 
 def test_golden_realtime_user_has_a_company_object():
@@ -59,9 +70,9 @@ def test_golden_realtime_user_has_a_company_object():
     }
 
 
-@pytest.mark.parametrize("mode", ["bulk", "realtime"])
-def test_every_metadata_value_is_a_string(mode):
-    metadata = userpilot(mode=mode).map_record(RECORD, 1, None)["metadata"]
+def test_every_realtime_metadata_value_is_a_string():
+    """The real-time OpenAPI accepts only string metadata values."""
+    metadata = userpilot(mode="realtime").map_record(RECORD, 1, None)["metadata"]
     assert all(type(value) is str for value in metadata.values())
 
 

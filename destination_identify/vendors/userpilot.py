@@ -1,9 +1,11 @@
 """Userpilot: real-time `POST /v1/identify` (one user per request, 600/minute) or bulk
 `POST /v1/users/bulk_identify` (up to 10,000 users, answered with a job to poll).
 
-Auth is `Authorization: Token <key>` plus `X-API-Version: 2020-09-22`. The OpenAPI accepts only
-string metadata values, so every value is sent as text. Only one bulk job runs at a time: bulk
-delivery is never concurrent, and a batch counts as accepted only when its job has completed.
+Auth is `Authorization: Token <key>` plus `X-API-Version: 2020-09-22`. The real-time OpenAPI
+accepts only string metadata values, so there every value is sent as text; bulk takes primitives
+(its page sends numbers), so there numbers and booleans keep their type. Only one bulk job runs
+at a time: bulk delivery is never concurrent, and a batch counts as accepted only when its job
+has completed.
 """
 
 from typing import Any, Mapping
@@ -13,7 +15,7 @@ import orjson
 
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import splitter_for
-from destination_identify.values import NO_USER_ID, flatten, identifier_text, iso_utc, scalar_text
+from destination_identify.values import NO_USER_ID, flatten, identifier_text, iso_utc, json_scalar, scalar_text
 from destination_identify.vendors.base import (
     Accepted,
     BatchLimits,
@@ -65,6 +67,7 @@ class Userpilot(Vendor):
             self.body_prefix = self.body_suffix = b""
             self.requests_per_second = 9.5  # documented 600/minute per token, with a margin
             self._splitter = splitter_for(REALTIME_WANTED)
+            self._metadata_value = scalar_text
         else:
             self.limits = BatchLimits(max_records=10_000, max_bytes=5_000_000)
             self.body_prefix = b'{"users":['
@@ -72,6 +75,7 @@ class Userpilot(Vendor):
             self.default_concurrency = 1
             self.max_concurrency = 1  # only one bulk job runs at a time
             self._splitter = splitter_for(BULK_WANTED)
+            self._metadata_value = json_scalar
 
     def default_url(self) -> str:
         return ENVIRONMENT_HOSTS[self.environment]
@@ -86,7 +90,7 @@ class Userpilot(Vendor):
         if "user_id" not in canonical:
             raise RecordRejected(NO_USER_ID)
         user: dict[str, Any] = {"user_id": identifier_text(canonical["user_id"], "user_id")}
-        metadata = flatten(rest, scalar_text)
+        metadata = flatten(rest, self._metadata_value)
         if "created_at" in canonical:
             _put(metadata, "created_at", iso_utc(canonical["created_at"], "created_at"))
         company_id = canonical.get("company_id")
@@ -119,7 +123,7 @@ class Userpilot(Vendor):
         return {name: (f"metadata.{name}", "string", text) for name, text in RESERVED_METADATA.items()}
 
     def place_native(self, payload: dict, place: Any, value: Any) -> None:
-        flat = flatten({place: value}, scalar_text)
+        flat = flatten({place: value}, self._metadata_value)
         if not flat:
             return
         metadata = payload.setdefault("metadata", {})
