@@ -23,9 +23,10 @@ from airbyte_cdk.models import (
     ConfiguredAirbyteCatalog,
     FailureType,
     Status,
+    Type,
 )
-from airbyte_cdk.sources.utils.schema_helpers import check_config_against_spec_or_exit
-from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, get_secrets, update_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets, get_secrets, update_secrets
+from jsonschema import Draft7Validator
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_identify.config import parse_config
@@ -89,22 +90,46 @@ class DestinationIdentify(Destination):
         return parsed_args
 
     def run(self, args: list[str]) -> None:
-        """The CDK's run, with a serializer that knows the DESTINATION_CATALOG message."""
+        """The CDK's run, with a serializer that knows the DESTINATION_CATALOG message, and every
+        registered secret masked in what it prints (a vendor may echo the key in a check)."""
         init_uncaught_exception_handler(cdk_logger)
         parsed_args = self.parse_args(args)
         for message in self.run_cmd(parsed_args):
-            print(serialize_message(message))
+            print(filter_secrets(serialize_message(message)))
 
-    def _run_discover(self, config_path: str) -> Iterable[AirbyteMessage]:
+    def _read_checked_config(self, config_path: str) -> Mapping[str, Any]:
+        """The config, its secrets registered; a config_error for one that is not valid, in words
+        that never quote its values (the CDK's spec check quotes the whole vendor object, so a
+        misspelled `api_key` would print the key)."""
         spec = self.spec(cdk_logger)
         config = self.read_config(config_path=config_path)
         update_secrets(get_secrets(spec.connectionSpecification, config))
-        check_config_against_spec_or_exit(config, spec)  # a config_error TRACE, as for a source
+        problem = config_problem(config, spec.connectionSpecification)
+        if problem is not None:
+            raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
+        return config
+
+    def _run_discover(self, config_path: str) -> Iterable[AirbyteMessage]:
+        config = self._read_checked_config(config_path)
         yield destination_catalog_message(self.discover(cdk_logger, config))
+
+    def _run_check_command(self, config_path: str) -> Iterable[AirbyteMessage]:
+        try:
+            config = self._read_checked_config(config_path)
+        except AirbyteTracedException as problem:
+            yield AirbyteMessage(
+                type=Type.CONNECTION_STATUS,
+                connectionStatus=AirbyteConnectionStatus(status=Status.FAILED, message=problem.message),
+            )
+            return
+        yield self._run_check(config=config)
 
     def run_cmd(self, parsed_args: argparse.Namespace) -> Iterable[AirbyteMessage]:
         if parsed_args.command == "discover":
             yield from self._run_discover(parsed_args.config)
+            return
+        if parsed_args.command == "check":
+            yield from self._run_check_command(parsed_args.config)
             return
         if parsed_args.command != "write":
             yield from super().run_cmd(parsed_args)
@@ -112,3 +137,17 @@ class DestinationIdentify(Destination):
         exit_code = run_write(parsed_args.config, parsed_args.catalog, sys.stdin.fileno(), Output())
         if exit_code:
             sys.exit(exit_code)
+
+
+def config_problem(config: Mapping[str, Any], specification: Mapping[str, Any]) -> str | None:
+    """Why the config is not valid, or None. Our own parsing first (it names a misspelled option
+    and suggests the right one); then the spec, reported by place and rule, never by value."""
+    try:
+        parse_config(config)
+    except ConfigError as error:
+        return f"Invalid configuration: {error}"
+    error = next(iter(sorted(Draft7Validator(specification).iter_errors(config), key=lambda e: list(e.path))), None)
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.path) or "the config"
+    return f"Invalid configuration: {where} does not satisfy the spec's '{error.validator}' rule"

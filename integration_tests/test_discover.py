@@ -140,7 +140,16 @@ def test_discover_with_a_bad_config_is_a_config_error_trace(tmp_path):
     assert result.of_type("DESTINATION_CATALOG") == []
     errors = [trace["trace"]["error"] for trace in result.traces]
     assert len(errors) == 1 and errors[0]["failure_type"] == "config_error"
-    assert errors[0]["message"].startswith("Config validation error: ")  # the CDK's check against the spec
+    # the connector's own words (the CDK's spec check would quote the whole vendor object)
+    assert errors[0]["message"] == "Invalid configuration: user_id_attribute must be text (empty to not send the user id)"
+
+    # a wrong value is never quoted
+    config = connector_config("thrivestack", "https://api.app.thrivestack.ai")
+    config["vendor"]["api_key"] = 12345
+    result = _discover(tmp_path, config)
+    errors = [trace["trace"]["error"] for trace in result.traces]
+    assert len(errors) == 1 and errors[0]["failure_type"] == "config_error"
+    assert "12345" not in result.stdout.decode()
 
     # past the spec, the connector's own checks
     config = connector_config("crowdpower", "http://beacon.crowdpower.io")

@@ -167,3 +167,28 @@ def test_check_explains_public_keys_and_names_an_unknown_top_level_key(tmp_path,
         "message": unknown_option("flush_interval_secs", "the config", "flush_interval_seconds", SPEC["properties"]),
     }
     assert emulator.stats()["requests"] == 1
+
+
+def test_check_and_discover_never_print_the_key_of_a_wrong_config_or_a_vendor_echoing_it(tmp_path, emulator):
+    """A misspelled secret field is not masked by the spec (the CDK's spec check would quote the
+    whole vendor object); a vendor answer or a base_url carrying the key is masked."""
+    key = "sk_SECRETKEY_9f8e7d"
+    misspelt = {"vendor": {"vendor": "zaius", "apikey": key}}
+    statuses = run_checks(tmp_path, {"misspelt": misspelt, "pasted": {"vendor": key}}, secrets=[key])
+    assert statuses["misspelt"] == {
+        "status": "FAILED",
+        "message": unknown_option("apikey", "the Zaius (Optimizely Data Platform) settings", "api_key", VENDOR_OPTIONS["zaius"]["properties"]),
+    }
+    assert statuses["pasted"] == {
+        "status": "FAILED",
+        "message": "Invalid configuration: vendor must be an object with a 'vendor' key naming the vendor",
+    }
+    discovered = run_cli(["discover", "--config", str(write_json(tmp_path / "discover.json", misspelt))], secrets=[key])
+    assert discovered.returncode == 1
+    assert [m["trace"]["error"]["failure_type"] for m in discovered.messages if m["type"] == "TRACE"] == ["config_error"]
+
+    emulator.inject({"status": 400, "body": {"message": f"invalid key {API_KEY}"}})
+    echoed = run_check(tmp_path / "echoed.json", connector_config("crowdpower", emulator.url))
+    assert echoed == {"status": "FAILED", "message": "CrowdPower answered 400: invalid key ****"}
+    in_url = run_check(tmp_path / "in_url.json", connector_config("crowdpower", f"{emulator.url}/{API_KEY}"))
+    assert in_url == {"status": "FAILED", "message": f"CrowdPower answered 404 at {emulator.url}/****; check base_url"}

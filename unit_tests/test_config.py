@@ -4,6 +4,7 @@ import pytest
 
 from destination_identify.catalog import load_streams
 from destination_identify.config import parse_config
+from destination_identify.destination import config_problem
 from destination_identify.errors import ConfigError
 from destination_identify.retry import RetryPolicy
 from destination_identify.vendors.base import validate_base_url
@@ -124,6 +125,16 @@ def test_api_key_is_stripped_and_never_in_error_messages():
     assert "key-123" not in str(caught.value)
 
 
+@pytest.mark.parametrize("api_key", ["sk_SECRET\nKEY", "sk_SECRET\tKEY", "sk_SECRET\x00KEY", "sk_SÉCRET", "sk_SECRET\u2028KEY"])
+def test_an_api_key_no_http_header_can_carry_is_a_clear_config_error_without_the_key(api_key):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config(vendor_options={"api_key": api_key}))
+    assert str(caught.value) == (
+        "api_key contains a character an HTTP header cannot carry (a line break, a control or a "
+        "non-ASCII character); copy the key again"
+    )
+
+
 @pytest.mark.parametrize(
     "url, result",
     [
@@ -149,6 +160,8 @@ def test_base_url_accepted(url, result):
         ("ftp://api.example.com", "base_url must be an absolute URL such as https://api.example.com"),
         ("api.example.com", "base_url must be an absolute URL such as https://api.example.com"),
         ("https://api.example.com/?key=1", "base_url must not carry a query string or fragment"),
+        ("http://apikey:tok3n@127.0.0.1:8080", "base_url must not carry a user name or password (user:password@host); the key goes in api_key"),
+        ("https://tok3n@api.example.com", "base_url must not carry a user name or password (user:password@host); the key goes in api_key"),
     ],
 )
 def test_base_url_rejected(url, message):
@@ -201,3 +214,17 @@ def test_uncompilable_schema_warns_and_skips_validation():
     assert len(warnings) == 1
     assert warnings[0].startswith("stream 'users': its JSON Schema cannot be compiled (")
     assert warnings[0].endswith("); records are not validated")
+
+
+def test_a_rule_only_the_spec_states_is_reported_by_place_and_rule_never_by_value():
+    valid = config()
+    assert config_problem(valid, {"type": "object"}) is None
+    spec = {"type": "object", "properties": {"vendor": {"properties": {"api_key": {"maxLength": 3}}}}}
+    assert config_problem(valid, spec) == "Invalid configuration: vendor.api_key does not satisfy the spec's 'maxLength' rule"
+    assert config_problem(valid, {"required": ["elsewhere"]}) == (
+        "Invalid configuration: the config does not satisfy the spec's 'required' rule"
+    )
+    assert config_problem({"vendor": {"vendor": "zaius", "apikey": "sk_SECRET"}}, {}) == (
+        "Invalid configuration: unknown option 'apikey' in the Zaius (Optimizely Data Platform) settings "
+        "(did you mean 'api_key'?); allowed: api_key, base_url, user_id_attribute, vendor"
+    )

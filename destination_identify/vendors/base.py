@@ -99,6 +99,8 @@ def validate_base_url(url: str, option: str = "base_url") -> str:
         raise ConfigError(f"{option} must use https:// (plain http is allowed only for loopback hosts)")
     if parts.query or parts.fragment:
         raise ConfigError(f"{option} must not carry a query string or fragment")
+    if "@" in parts.netloc:  # base_url is not a secret field: nothing would mask them in messages
+        raise ConfigError(f"{option} must not carry a user name or password (user:password@host); the key goes in api_key")
     return url.rstrip("/")
 
 
@@ -167,6 +169,11 @@ class Vendor:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ConfigError(f"api_key is required for {self.title}")
         self.api_key = api_key.strip()
+        if not all(" " <= character <= "~" for character in self.api_key):
+            raise ConfigError(
+                "api_key contains a character an HTTP header cannot carry (a line break, a control or a "
+                "non-ASCII character); copy the key again"
+            )
         base_url = options.get("base_url") or self.default_url()
         if not isinstance(base_url, str):
             raise ConfigError("base_url must be a string")
