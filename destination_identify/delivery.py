@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from destination_identify.batching import PackedItems
-from destination_identify.errors import TransientSyncError, sync_error
+from destination_identify.errors import SyncError, TransientSyncError, sync_error
+from destination_identify.redact import scrub_sent_values
 from destination_identify.retry import Pacer, RetryPolicy, parse_retry_after
 from destination_identify.transport import Transport, TransportFailure
 from destination_identify.vendors.base import (
@@ -89,13 +90,16 @@ class Deliverer:
         pending: deque[list[int]] = deque([list(range(len(items)))])
         while pending:
             rows = pending.popleft()
-            verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows))
+            try:
+                verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows))
+            except SyncError as error:  # its message may quote the vendor, who may quote the rows
+                raise type(error)(scrub_sent_values(str(error), (items[row] for row in rows))) from None
             if isinstance(verdict, Accepted):
                 continue
             if isinstance(verdict, RowsRefused):
                 refused = {i for i in verdict.reasons if 0 <= i < len(rows)}
                 for i in sorted(refused):
-                    outcome.rejected.append((rows[i], verdict.reasons[i]))
+                    outcome.rejected.append((rows[i], scrub_sent_values(verdict.reasons[i], [items[rows[i]]])))
                 remaining = [row for i, row in enumerate(rows) if i not in refused]
                 if remaining and refused:
                     pending.appendleft(remaining)
@@ -103,7 +107,7 @@ class Deliverer:
                     verdict = BatchRefused("the vendor refused the request without naming a row in it")
             if isinstance(verdict, BatchRefused):
                 if len(rows) == 1:
-                    outcome.rejected.append((rows[0], verdict.reason))
+                    outcome.rejected.append((rows[0], scrub_sent_values(verdict.reason, [items[rows[0]]])))
                 else:
                     middle = len(rows) // 2
                     pending.appendleft(rows[middle:])

@@ -19,6 +19,7 @@ from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.ledger import StateLedger, stream_of_state
 from destination_identify.operations import bind_stream_maps
 from destination_identify.output import Output
+from destination_identify.redact import mask_emails
 from destination_identify.retry import Pacer
 from destination_identify.senders import SenderPool
 from destination_identify.stdin_lines import LineReader
@@ -272,6 +273,7 @@ class Writer:
         self._report_rejection(stream, position, reason)
 
     def _report_rejection(self, stream: StreamContext, position: int, reason: str) -> None:
+        reason = mask_emails(reason)  # a schema path or a flattened key can be an email
         stream.rejected += 1
         stream.count_reason(reason)
         if stream.logged_rejections < LOGGED_REJECTIONS_PER_STREAM:

@@ -246,3 +246,29 @@ def test_userpilot_job_that_never_settles_times_out():
         harness.deliver(items_for(1))
     # polls at 600 s, 1200 s, ... 15000 s: the first check past 4 h (14400 s) gives up
     assert len(transport.calls) == 1 + 25
+
+
+ADA = {"first_name": "Ada", "last_name": "Lovelace", "street1": "12 Analytical Row", "customer_id": "u0"}
+
+
+def test_a_vendor_echoing_a_refused_rows_values_is_reported_without_them():
+    zaius = vendor("zaius")
+    items = [orjson.dumps({"attributes": ADA}), orjson.dumps({"attributes": {"customer_id": "u1", "city": "Boston"}})]
+    echo = "first_name 'Ada' last_name 'Lovelace' street1 '12 Analytical Row' is invalid (Adam is fine)"
+    transport = FakeTransport([response(400, {"detail": {"invalids": [{"event": 0, "message": echo}]}}), response(202, {})])
+    outcome = Harness(zaius, transport).deliver(items)
+    assert outcome.rejected == [
+        (0, "Zaius refused the row: first_name '<value>' last_name '<value>' street1 '<value>' is invalid (Adam is fine)")
+    ]
+
+    transport = FakeTransport([response(400, b"<html>invalid name Ada Lovelace</html>")])
+    outcome = Harness(vendor("thrivestack"), transport).deliver([orjson.dumps({"user_id": "u0", "traits": ADA})])
+    assert outcome.rejected == [(0, "Thrivestack answered 400: <html>invalid name <value> <value></html>")]
+
+
+def test_a_fatal_answer_echoing_the_batch_is_raised_without_its_values():
+    items = [orjson.dumps({"user_id": "u0", "traits": ADA}), orjson.dumps({"user_id": "u1", "traits": {"city": "Boston"}})]
+    transport = FakeTransport([response(418, {"message": "teapots do not know Ada Lovelace of Boston"})])
+    with pytest.raises(VendorProtocolError) as caught:
+        Harness(vendor("thrivestack"), transport).deliver(items)
+    assert str(caught.value) == "Thrivestack answered an unexpected 418: teapots do not know <value> <value> of <value>"

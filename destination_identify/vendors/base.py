@@ -7,6 +7,7 @@ pipeline and the delivery loop know vendors only through this class.
 
 import difflib
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 from urllib.parse import urlsplit
@@ -121,12 +122,18 @@ def reject_unknown_options(options: Mapping[str, Any], allowed: frozenset, where
             raise ConfigError(f"unknown option '{key}' in {where}{suggestion}; allowed: {', '.join(sorted(allowed))}")
 
 
+_READ_OF_A_RAW_BODY = 4096  # bytes of a non-JSON body read for its message (shown: 300 characters)
+
+
 def vendor_message(body: bytes) -> str:
     """The human part of a vendor's error body, redacted; the raw body when it is not JSON."""
     try:
         parsed = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
-        return redact_vendor_text(body[:300].decode("utf-8", "replace"))
+        text = body[:_READ_OF_A_RAW_BODY].decode("utf-8", "replace")
+        if len(body) > _READ_OF_A_RAW_BODY:  # redacted before it is cut: a cut email is no email
+            text = re.sub(r"\S+$", "", text)
+        return redact_vendor_text(text)
     return redact_vendor_text(_find_message(parsed) or "no message")
 
 

@@ -1,0 +1,26 @@
+"""Vendor text is masked before it is logged: emails and long numbers by pattern, the values we
+sent by value, and a raw body is masked before it is cut."""
+
+import orjson
+
+from destination_identify.redact import mask_emails, redact_vendor_text, scrub_sent_values
+from destination_identify.vendors.base import vendor_message
+
+
+def test_patterns_mask_emails_and_phone_like_numbers():
+    assert redact_vendor_text("bad <ada@example.com> and +1 (555) 000-0001") == "bad <<email>> and <number>"
+    # the local part takes in the path before it: more is masked, never less
+    assert mask_emails("$.contacts.ada.lovelace@example.com: expected integer") == "<email>: expected integer"
+
+
+def test_sent_values_are_masked_as_whole_words_only():
+    item = orjson.dumps({"traits": {"name": "Ada Lovelace", "plan": "pro", "tags": ["vip", "beta"], "country": "US"}, "n": 5})
+    text = "Ada Lovelace on plan pro (problem: vip) in US, row 5"
+    assert scrub_sent_values(text, [item]) == "<value> on plan <value> (problem: <value>) in US, row 5"
+
+
+def test_a_raw_body_is_masked_before_it_is_cut():
+    cut_inside_an_email = b"<html>" + b"x" * 4080 + b" ada.lovelace@example.com and more"
+    message = vendor_message(cut_inside_an_email)
+    assert "ada" not in message and "@" not in message
+    assert vendor_message(b"<html>Bad gateway for ada@example.com</html>") == "<html>Bad gateway for <email></html>"
