@@ -168,3 +168,25 @@ def test_read_response(status, body, headers, verdict):
 )
 def test_read_check(status, result):
     assert crowdpower().read_check(status, b"") == result
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("2024-03-01", 1709251200),  # a date: midnight UTC
+        ("2024-03-01T12:00:00Z", 1709294400),
+        (1709294400123, 1709294400),  # epoch milliseconds
+        (1709294400, 1709294400),  # epoch seconds
+        ("1709294400", 1709294400),
+    ],
+)
+def test_a_key_ending_in_at_always_holds_unix_seconds(value, seconds):
+    customer = crowdpower().map_record({"user_id": "u", "trial": {"ends_at": value}}, 1, None)
+    assert customer["custom_attributes"] == {"trial_ends_at": seconds}
+    assert type(customer["custom_attributes"]["trial_ends_at"]) is int
+
+
+@pytest.mark.parametrize("value", ["soon", "", True])
+def test_a_key_ending_in_at_with_no_point_in_time_rejects_the_record(value):
+    with pytest.raises(RecordRejected, match=r"^renewal_at: "):
+        crowdpower().map_record({"user_id": "u", "renewal_at": value}, 1, None)

@@ -3,7 +3,7 @@
 CrowdPower publishes no bulk size limit and no per-item errors, so we choose conservative caps
 (500 customers, 1,000,000 bytes per request) and find refused rows by splitting the batch.
 `custom_attributes` take only flat scalars with keys of letters, digits, `-` and `_`, at most 50
-characters; dates must be UNIX seconds.
+characters; dates must be UNIX seconds, under keys ending in `_at`.
 """
 
 import re
@@ -48,7 +48,14 @@ def attribute_key(name: str) -> str:
 
 
 def attribute_value(value: Any, field: str) -> Any:
-    """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds."""
+    """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds. A key
+    ending in `_at` is CrowdPower's mark of a date, which must be UNIX seconds ("anything else
+    is an API error"): there dates and epoch milliseconds become seconds too, and a value that
+    is no point in time is rejected here, with its reason, rather than failing a batch."""
+    if attribute_key(field).endswith("_at"):
+        if value.__class__ is bool:
+            raise RecordRejected(f"{field}: a key ending in _at holds a date (UNIX seconds), got boolean")
+        return unix_seconds(value, field)
     if value.__class__ is str and is_date_time_text(value):
         return unix_seconds(value, field)
     return json_scalar(value, field)
