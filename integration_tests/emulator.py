@@ -542,6 +542,8 @@ def _validate_custom_attributes(attributes: Any) -> Optional[str]:
             return f" (key #{index}): keys must be 1-50 letters, digits, '-' or '_'"
         if not _is_scalar(value):
             return f".{key}: must be a string, number or boolean"
+        if key.endswith("_at") and not (isinstance(value, int) and not isinstance(value, bool)):
+            return f".{key}: a key ending in _at is a date, which must be UNIX seconds"  # vendor-facts
     return None
 
 

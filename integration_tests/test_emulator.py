@@ -109,6 +109,15 @@ def test_crowdpower_validation_is_all_or_nothing(emu):
     assert (status, body["code"]) == (400, 400)
     assert body["message"].startswith("customers[1].custom_attributes.tags:")
     assert emu.accepted("crowdpower") == []
+    for date in ("2024-03-01", "2024-03-01T12:00:00Z", 1.5, True):  # a key ending in _at holds UNIX seconds
+        customers = [{"user_id": "c1", "custom_attributes": {"trial_ends_at": date}}]
+        status, _, body = call(emu, "POST", "/customers/bulk", {"customers": customers}, CROWDPOWER)
+        assert (status, body["message"]) == (
+            400, "customers[0].custom_attributes.trial_ends_at: a key ending in _at is a date, which must be UNIX seconds"
+        )
+    customers = [{"user_id": "c1", "custom_attributes": {"trial_ends_at": 1709294400}}]
+    assert call(emu, "POST", "/customers/bulk", {"customers": customers}, CROWDPOWER)[0] == 200
+    emu.reset()
 
     status, _, body = call(emu, "POST", "/customers", {"user_id": "c1", "signed_up_at": 1700000000}, CROWDPOWER)
     assert (status, body) == (200, {"success": True, "code": 200, "data": None})
