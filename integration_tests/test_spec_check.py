@@ -187,8 +187,8 @@ def test_check_and_discover_never_print_the_key_of_a_wrong_config_or_a_vendor_ec
     assert discovered.returncode == 1
     assert [m["trace"]["error"]["failure_type"] for m in discovered.messages if m["type"] == "TRACE"] == ["config_error"]
 
-    emulator.inject({"status": 400, "body": {"message": f"invalid key {API_KEY}"}})
+    emulator.inject({"status": 418, "body": {"message": f"unknown key {API_KEY}"}})
     echoed = run_check(tmp_path / "echoed.json", connector_config("crowdpower", emulator.url))
-    assert echoed == {"status": "FAILED", "message": "CrowdPower answered 400: invalid key ****"}
+    assert echoed == {"status": "FAILED", "message": "CrowdPower answered 418: unknown key ****"}
     in_url = run_check(tmp_path / "in_url.json", connector_config("crowdpower", f"{emulator.url}/{API_KEY}"))
     assert in_url == {"status": "FAILED", "message": f"CrowdPower answered 404 at {emulator.url}/****; check base_url"}

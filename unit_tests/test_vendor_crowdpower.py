@@ -162,7 +162,10 @@ def test_read_response(status, body, headers, verdict):
     "status, result",
     [
         (200, CheckResult(True, "CrowdPower accepted the API key")),
+        (422, CheckResult(True, "CrowdPower accepted the API key")),  # `customers` is required: an empty list may be refused
+        (400, CheckResult(True, "CrowdPower accepted the API key")),
         (401, CheckResult(False, "CrowdPower rejected the API key (401); check api_key")),
+        (500, CheckResult(False, "CrowdPower is not available right now (500); try again later")),
         (404, CheckResult(False, "CrowdPower answered 404 at https://beacon.crowdpower.io; check base_url")),
     ],
 )

@@ -20,7 +20,7 @@ from destination_identify.values import (
     scalar_text,
     unix_seconds,
 )
-from destination_identify.vendors.base import BatchLimits, HttpCall, Vendor
+from destination_identify.vendors.base import BatchLimits, CheckResult, HttpCall, Vendor
 
 FIELD_TABLE: Mapping[str, tuple[str, Any]] = {
     "user_id": ("user_id", identifier_text),
@@ -141,3 +141,10 @@ class CrowdPower(Vendor):
     def check_call(self) -> HttpCall:
         """An empty bulk upsert: authenticated, creates and changes nothing."""
         return HttpCall("POST", "/customers/bulk", b'{"customers":[]}')
+
+    def read_check(self, status: int, body: bytes) -> CheckResult:
+        """2xx, or a 400/422 about the empty list (the page marks `customers` required): either
+        way the key got past authentication, which answers 401."""
+        if 200 <= status < 300 or status in (400, 422):
+            return CheckResult(True, "CrowdPower accepted the API key")
+        return self.generic_check_failure(status, body)
