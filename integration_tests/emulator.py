@@ -119,6 +119,11 @@ def _is_iso8601_text(value: str) -> bool:
     return True
 
 
+def _is_iso8601_utc(value: Any) -> bool:
+    """Thrivestack's `timestamp`: "The event timestamp in UTC using the ISO 8601 format"."""
+    return _is_iso8601(value) and "T" in value and value.endswith(("Z", "z", "+00:00"))
+
+
 def _parse_json(body: bytes) -> tuple[bool, Any]:
     """Strict JSON (no NaN or Infinity), parsed by orjson so the sink outpaces the client."""
     try:
@@ -463,8 +468,8 @@ def _validate_thrivestack_event(index: int, event: Any) -> Optional[str]:
         return f"{where}: must be an object"
     if not _is_nonempty_string(event.get("user_id")):
         return f"{where}.user_id: required, a non-empty string"
-    if not _is_iso8601(event.get("timestamp")):
-        return f"{where}.timestamp: required, an ISO-8601 date string"
+    if not _is_iso8601_utc(event.get("timestamp")):
+        return f"{where}.timestamp: required, an ISO-8601 date-time in UTC"
     for name in ("traits", "context"):
         if name in event and not isinstance(event[name], dict):
             return f"{where}.{name}: must be an object"
