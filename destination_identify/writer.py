@@ -57,6 +57,7 @@ class Writer:
         self.dry_run = config.dry_run
         self._previews_left = config.dry_run_preview_count if config.dry_run else 0
         self.batches = 0
+        self.withheld_states = 0  # dry run only
         self.deliverer: Deliverer | None = None
         if not self.dry_run:  # a dry run opens no connection at all
             transport = Transport(
@@ -265,7 +266,10 @@ class Writer:
 
     def _release_states(self) -> None:
         for state in self.ledger.releasable():
-            self.out.state(state)
+            if self.dry_run:  # nothing was sent: echoing it would move the source's checkpoint past it
+                self.withheld_states += 1
+            else:
+                self.out.state(state)
 
     # ---- rejections ------------------------------------------------------------------------
     def _reject_now(self, stream: StreamContext, position: int, reason: str) -> None:
@@ -336,7 +340,8 @@ class Writer:
             f"dry run summary: nothing was sent (0 requests). {read} records seen, {valid} valid, "
             f"{rejected} rejected (by reason: {self._top_reasons(10)}); {self.batches} batches would be sent "
             f"(at most {self.vendor.limits.max_records} records or {self.vendor.limits.max_bytes} bytes each); "
-            f"{self.malformed} malformed input lines"
+            f"{self.malformed} malformed input lines; {self.withheld_states} STATE messages withheld, so the "
+            f"source's checkpoint does not move past records that were not sent"
         )
 
     def report_after_failure(self) -> None:
@@ -351,7 +356,8 @@ class Writer:
         for stream in self.streams.values():
             reasons = reason_summary(stream.reasons, 5, ", ")
             self.out.info(
-                f"stream '{stream.label}': {stream.read} read, {stream.delivered} delivered, "
+                f"stream '{stream.label}': {stream.read} read, {stream.delivered} "
+                f"{'valid (dry run: not sent)' if self.dry_run else 'delivered'}, "
                 f"{stream.rejected} rejected" + (f" (top reasons: {reasons})" if reasons else "")
             )
         self.out.info(
