@@ -136,7 +136,7 @@ class Deliverer:
     def _exchange(self, call: HttpCall, read) -> Verdict:
         """One logical request: retried on Retry verdicts within the policy; Fatal raises."""
         started = self._clock()
-        retry_number = 0
+        retry_number = busy_number = 0
         while True:
             self._pacer.wait_turn()
             self._counters.add(requests=1)
@@ -144,6 +144,10 @@ class Deliverer:
                 verdict = read(self._transport.send(call))
             except TransportFailure as failure:
                 verdict = Retry(str(failure))
+            if isinstance(verdict, Retry) and verdict.busy:
+                busy_number += 1
+                self._sleep(self._busy_wait(verdict, busy_number, self._clock() - started))
+                continue
             if isinstance(verdict, Retry):
                 retry_number += 1
                 elapsed = self._clock() - started
@@ -166,6 +170,22 @@ class Deliverer:
                 raise sync_error(verdict.failure_type, verdict.reason)
             self._pacer.succeeded()
             return verdict
+
+
+    def _busy_wait(self, verdict: Retry, busy_number: int, elapsed: float) -> float:
+        """How long to wait for the vendor's earlier work: backoff, at least a job poll apart,
+        for as long as a job may take (a 10,000-row Userpilot job takes about 8 minutes)."""
+        wait = max(
+            self._vendor.job_poll_interval_seconds,
+            self._policy.wait_before(busy_number, parse_retry_after(verdict.retry_after), self._random()),
+        )
+        if elapsed + wait > JOB_TIMEOUT_SECONDS:
+            raise TransientSyncError(
+                f"{self._vendor.title} stayed busy for {elapsed / 60:.0f} minutes: {verdict.reason}"
+            )
+        self._counters.add(retries=1)
+        self._warn(f"{verdict.reason}; waiting {wait:.2f}s for it to finish (busy for {elapsed:.0f}s so far)")
+        return wait
 
 
 def batch_call_for(vendor: Vendor, items: Sequence[bytes], rows: list[int]) -> HttpCall:

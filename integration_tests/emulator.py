@@ -68,7 +68,7 @@ CROWDPOWER_STRING_FIELDS = ("name", "first_name", "last_name", "email", "phone",
 CROWDPOWER_FIELDS = frozenset(CROWDPOWER_STRING_FIELDS + ("signed_up_at", "custom_attributes", "update_session"))
 CROWDPOWER_ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_-]{1,50}")
 
-FAULT_KINDS = ("status", "drop", "delay", "job_fails")
+FAULT_KINDS = ("status", "drop", "delay", "late", "job_fails")
 LOG_LIMIT = 100_000  # entries kept by requests_log(); older ones are discarded
 
 
@@ -169,7 +169,9 @@ class Response:
 
 @dataclass
 class _Job:
-    """A Userpilot bulk_identify job; it advances one step per poll."""
+    """A Userpilot bulk_identify job; it advances one step per poll, and with
+    `userpilot_job_seconds` set, finishes by itself that long after it was created (as the real
+    service works through its rows whether anyone polls or not)."""
 
     job_id: str
     total_rows: int
@@ -180,6 +182,7 @@ class _Job:
     polls: int = 0
     status: str = "queued"
     end_time: Optional[str] = None
+    created: float = field(default_factory=time.monotonic)
 
     @property
     def finished(self) -> bool:
@@ -217,6 +220,7 @@ class VendorEmulator:
         port: int = 0,
         store_bodies: bool = True,
         userpilot_job_polls: int = 2,
+        userpilot_job_seconds: Optional[float] = None,
         zaius_identifiers: tuple[str, ...] = ("email", "phone", "vuid", "zaius_id", "customer_id"),
         userpilot_rate_per_minute: int = 600,
         zaius_rate_per_second: int = 10,
@@ -228,6 +232,7 @@ class VendorEmulator:
         self.port = port
         self.store_bodies = store_bodies
         self.userpilot_job_polls = max(1, int(userpilot_job_polls))
+        self.userpilot_job_seconds = userpilot_job_seconds
         self.zaius_identifiers = tuple(zaius_identifiers)
         self.userpilot_rate_per_minute = userpilot_rate_per_minute
         self.zaius_rate_per_second = zaius_rate_per_second
@@ -299,7 +304,8 @@ class VendorEmulator:
         `path=None` matches every vendor route, otherwise requests whose path starts with
         `path`. Fault kinds: `{"status": 503, "headers": {...}, "body": {...}}` answers
         instead of the vendor; `{"drop": True}` reads the request and closes the socket
-        without answering; `{"delay": 2.5}` sleeps, then answers normally;
+        without answering; `{"delay": 2.5}` sleeps, then answers normally; `{"late": 2.5}` does
+        the work at once and holds the answer (a vendor that acted but answered too late);
         `{"job_fails": True}` makes the Userpilot bulk job created by the request fail
         (it only matches POST /v1/users/bulk_identify).
         """
@@ -448,8 +454,9 @@ def _check_fault(fault: Any) -> dict:
         raise ValueError(f"a fault is a dict with exactly one of {FAULT_KINDS}")
     if "status" in fault and not (isinstance(fault["status"], int) and 100 <= fault["status"] <= 599):
         raise ValueError("fault status must be an HTTP status code")
-    if "delay" in fault and not (isinstance(fault["delay"], (int, float)) and fault["delay"] >= 0):
-        raise ValueError("fault delay must be a number of seconds")
+    for kind in ("delay", "late"):
+        if kind in fault and not (isinstance(fault[kind], (int, float)) and fault[kind] >= 0):
+            raise ValueError(f"fault {kind} must be a number of seconds")
     if not isinstance(fault.get("headers", {}), dict):
         raise ValueError("fault headers must be an object")
     return dict(fault)
@@ -799,6 +806,7 @@ def userpilot_bulk_identify(emu: VendorEmulator, req: Request, fault: Optional[d
         if problem:
             return _userpilot_invalid(problem, items=len(users))
     with emu._lock:
+        _finish_jobs_past_their_time(emu)
         running = next((job for job in emu._jobs.values() if not job.finished), None)
         if running is not None:
             emu._stats["userpilot_overlapping_jobs"] += 1
@@ -832,6 +840,16 @@ def userpilot_background_job(emu: VendorEmulator, req: Request) -> Response:
     if job is None:
         return _userpilot_error(404, "Not Found", "not_found", "No background job with this id")
     return Response(200, current)
+
+
+def _finish_jobs_past_their_time(emu: VendorEmulator) -> None:
+    """Jobs nobody polls (their creator's request timed out) still end (lock held)."""
+    if emu.userpilot_job_seconds is None:
+        return
+    for job in emu._jobs.values():
+        if not job.finished and time.monotonic() - job.created >= emu.userpilot_job_seconds:
+            job.polls = emu.userpilot_job_polls - 1
+            _advance_job(emu, job)
 
 
 def _advance_job(emu: VendorEmulator, job: _Job) -> None:
@@ -963,6 +981,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             response = self._call_vendor(emu, req, handler, fault)
         emu._record(req, route, response.status, response.items, response.auth_failed)
+        if fault and "late" in fault:
+            time.sleep(fault["late"])
         self._send(response)
 
     @staticmethod

@@ -186,3 +186,25 @@ def test_a_thrivestack_200_saying_success_false_is_not_counted_as_delivered(tmp_
         f"rejected record {i} of stream 'crm.users': {reason}" for i in range(1, 5)
     ]
     assert "stream 'crm.users': 4 read, 0 delivered, 4 rejected" in result.logs("INFO")[-2]
+
+
+def test_a_userpilot_bulk_post_that_times_out_is_waited_out_not_failed(tmp_path, make_emulator):
+    """The POST's answer comes after the read timeout, but its job runs: the re-sent POST is
+    answered 409 until that job ends by itself, then goes through. More 409s than max_retries
+    allows: waiting for a job is not a failure."""
+    emulator = make_emulator(userpilot_job_polls=1, userpilot_job_seconds=4.0)
+    emulator.inject({"late": 1.0}, path="/v1/users/bulk_identify")
+    scenario = build_scenario(300, 300, streams=(USERS,), schema_invalid=lambda i: False, no_id=lambda i: False)
+    config = connector_config(
+        "userpilot", emulator.url, mode="bulk", job_poll_interval_seconds=0.05,
+        top={"request_timeout_seconds": 0.5, "max_retries": 1, "retry_wait_max_seconds": 0.2},
+    )
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), scenario.write(tmp_path / "in.jsonl"))
+
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.states == scenario.expected_states
+    busy = [text for text in result.logs("WARN") if "a bulk job is already running; waiting" in text]
+    assert len(busy) >= 2 and emulator.stats()["by_status"]["409"] == len(busy)
+    # The timed-out job and the re-sent one both completed: every row, twice (at least once).
+    expected = expected_ids("userpilot", "bulk", scenario.valid)
+    assert ids("userpilot", emulator.accepted("userpilot", "bulk")) == expected + expected

@@ -248,6 +248,29 @@ def test_userpilot_job_that_never_settles_times_out():
     assert len(transport.calls) == 1 + 25
 
 
+BUSY = response(409, {"errors": [{"error_code": "job_in_progress"}]})
+
+
+def test_userpilot_busy_with_an_earlier_job_is_waited_for_outside_the_retry_budget():
+    """A bulk POST whose answer timed out leaves a job running that we never learn of: the next
+    POST is answered 409 until it ends. That is waited for, however many attempts it takes."""
+    transport = FakeTransport([BUSY] * 6 + [response(202, {"job_id": "bulk:9", "status": "queued"}), job("completed", "bulk:9")])
+    harness = Harness(vendor("userpilot", job_poll_interval_seconds=5), transport, policy=RetryPolicy(attempts=2), draw=0.5)
+    outcome = harness.deliver(items_for(2))
+    assert outcome.rejected == [] and len(transport.calls) == 8
+    # backoff (full jitter drawn at 0.5: 0.5, 1, 2, 4, 8, 16 s), never under the 5 s poll interval
+    assert harness.time.sleeps == [5.0, 5.0, 5.0, 5.0, 8.0, 16.0, 5.0]
+    assert harness.warnings[0] == "Userpilot answered 409: a bulk job is already running; waiting 5.00s for it to finish (busy for 0s so far)"
+    assert harness.counters.retries == 6
+
+
+def test_userpilot_busy_past_the_job_timeout_is_a_transient_error():
+    transport = FakeTransport(responder=lambda call: BUSY)
+    harness = Harness(vendor("userpilot"), transport, policy=RetryPolicy(attempts=2, wait_max=60.0), draw=1.0)
+    with pytest.raises(TransientSyncError, match=r"^Userpilot stayed busy for 239 minutes: Userpilot answered 409: a bulk job is already running$"):
+        harness.deliver(items_for(1))
+
+
 ADA = {"first_name": "Ada", "last_name": "Lovelace", "street1": "12 Analytical Row", "customer_id": "u0"}
 
 

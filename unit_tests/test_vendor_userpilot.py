@@ -200,7 +200,7 @@ def test_poll_completed_failed_missing_and_outage():
         (400, {}, BatchRefused("Userpilot answered 400: user_id must be a string")),
         (401, {}, Fatal("Userpilot rejected the API key (401): user_id must be a string", "config_error")),
         (404, {}, Fatal("Userpilot answered 404 Not Found: check base_url (https://analytex.userpilot.io)")),
-        (409, {}, Retry("Userpilot answered 409: a bulk job is already running", None)),
+        (409, {}, Retry("Userpilot answered 409: a bulk job is already running", None, busy=True)),
         (429, {}, Retry("Userpilot answered 429", None, rate_limited=True)),
         (500, {"retry-after": "3"}, Retry("Userpilot answered 500", "3", rate_limited=False)),
     ],

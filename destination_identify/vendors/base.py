@@ -64,11 +64,14 @@ class JobPending:
 
 @dataclass(frozen=True)
 class Retry:
-    """Not the records' fault and likely to pass later (429, 5xx, timeouts)."""
+    """Not the records' fault and likely to pass later (429, 5xx, timeouts). `busy`: the vendor
+    is still doing earlier work (a bulk job, perhaps one whose answer timed out): waited for as
+    long as a job may take, not within the retry budget."""
 
     reason: str
     retry_after: str | None = None
     rate_limited: bool = False
+    busy: bool = False
 
 
 @dataclass(frozen=True)

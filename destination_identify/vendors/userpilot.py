@@ -159,8 +159,8 @@ class Userpilot(Vendor):
         return job
 
     def read_response(self, status: int, body: bytes, headers: Mapping[str, str], batch_size: int) -> Verdict:
-        if status == 409:  # another bulk job is still running on this account
-            return Retry("Userpilot answered 409: a bulk job is already running", headers.get("retry-after"))
+        if status == 409:  # another bulk job is still running: ours whose answer timed out, or a peer's
+            return Retry("Userpilot answered 409: a bulk job is already running", headers.get("retry-after"), busy=True)
         return super().read_response(status, body, headers, batch_size)
 
 
