@@ -55,13 +55,15 @@ class Placement:
 class ItemShape:
     """`identifier`: (canonical name, item key, converter, reason when missing), placed first;
     `sections` follow in this order when not empty, then `tail` keys computed from emitted_at.
-    Every field not placed goes to `custom_section` under its own name, nulls dropped."""
+    Every field not placed goes to `custom_section` under its own name, nulls dropped, except
+    those named in `ruled_custom_keys` (the vendor converts them): those layouts map generally."""
 
     identifier: tuple[str, str, Callable[[Any, str], Any], str]
     placements: Mapping[str, Placement]
     sections: tuple[str, ...]
     custom_section: str
     tail: tuple[tuple[str, Callable[[Any], Any]], ...]
+    ruled_custom_keys: frozenset = frozenset()
 
 
 class CompiledItems:
@@ -73,7 +75,7 @@ class CompiledItems:
         self._general = general
         self._top, self._nested_tables = tables_for(frozenset(shape.placements) | {shape.identifier[0]})
         # Keys placed in the custom section: a custom field named like one goes general.
-        self._placed_custom_keys = frozenset(
+        self._placed_custom_keys = shape.ruled_custom_keys | frozenset(
             place.key for place in shape.placements.values() if place.section == shape.custom_section
         )
         self._by_key_field: dict[str | None, dict[tuple, Any]] = {}

@@ -480,9 +480,13 @@ def _validate_thrivestack_event(index: int, event: Any) -> Optional[str]:
     for name in ("traits", "context"):
         if name in event and not isinstance(event[name], dict):
             return f"{where}.{name}: must be an object"
-    phones = event.get("traits", {}).get("enrichment_phone", [])
+    traits = event.get("traits", {})
+    phones = traits.get("enrichment_phone", [])
     if not (isinstance(phones, list) and all(isinstance(p, str) for p in phones)):
         return f"{where}.traits.enrichment_phone: must be an array of strings"
+    for name, value in traits.items():  # the page's table types every other enrichment_* trait as string
+        if name.startswith("enrichment_") and name != "enrichment_phone" and not isinstance(value, str):
+            return f"{where}.traits.{name}: must be a string"
     return None
 
 

@@ -93,6 +93,9 @@ def test_thrivestack_limits_and_success(emu):
     bad = [event("u1"), {"user_id": "u2", "timestamp": "yesterday"}]
     status, _, body = call(emu, "POST", "/api/identify", bad, THRIVESTACK)
     assert status == 400 and body["message"].startswith("events[1].timestamp") and "yesterday" not in body["message"]
+    typed = [{**event("u2"), "traits": {"enrichment_first_name": 5}}]
+    status, _, body = call(emu, "POST", "/api/identify", typed, THRIVESTACK)
+    assert (status, body["message"]) == (400, "events[0].traits.enrichment_first_name: must be a string")
     for not_utc in ("2024-01-15", "2024-01-15T10:30:00", "2024-01-15T10:30:00+05:00"):  # "in UTC", the page says
         status, _, body = call(emu, "POST", "/api/identify", [{"user_id": "u2", "timestamp": not_utc}], THRIVESTACK)
         assert (status, body["message"]) == (400, "events[0].timestamp: required, an ISO-8601 date-time in UTC")

@@ -217,3 +217,18 @@ def test_a_custom_field_named_like_a_documented_trait_follows_its_rule():
     event = vendor.map_record(record, 1732262400000, None)
     assert event["traits"] == {"enrichment_phone": ["+1 555 0100"], "enrichment_city": "Oslo"}
     assert event == vendor.map_generally(record, 1732262400000, None)
+
+
+def test_a_custom_field_named_like_a_documented_enrichment_trait_follows_its_rule():
+    """The page types every enrichment_* trait as a string (enrichment_phone: a list of them)."""
+    vendor = thrivestack()
+    record = {"user_id": "u", "enrichment_github_handle": 5, "enrichment_active_at": True, "enrichment_phone": "+1", "plan": 3}
+    expected = {
+        "user_id": "u",
+        "traits": {"enrichment_github_handle": "5", "enrichment_active_at": "true", "enrichment_phone": ["+1"], "plan": 3},
+        "timestamp": "2024-03-01T12:00:00.123Z",
+    }
+    assert vendor.map_record(record, EMITTED_AT, None) == expected
+    assert vendor.map_generally(record, EMITTED_AT, None) == expected
+    with pytest.raises(RecordRejected, match=r"^traits\.enrichment_location: expected text, got object$"):
+        vendor.map_record({"user_id": "u", "enrichment_location": {"city": "Boston"}}, EMITTED_AT, None)

@@ -45,12 +45,8 @@ WANTED = frozenset(FIELD_TABLE)
 SPLITTER = splitter_for(WANTED)
 # Every canonical field but the user id, placed in `traits` or `context`.
 PLACEMENTS = {field: Placement(part, key, convert) for field, (part, key, convert) in FIELD_TABLE.items() if part}
-# A documented key's rule, whoever fills it: a custom field or a field_mapping native target
-# named `enrichment_phone` is a list of strings too.
-CONVERT_AT = {(placement.section, placement.key): placement.convert for placement in PLACEMENTS.values()}
-_TRAIT_RULES = {key: convert for (part, key), convert in CONVERT_AT.items() if part == "traits"}
 # The identify page's documented traits that no canonical field fills (vendor-docs 003); data
-# activation offers them as properties of the user object, sent as `traits.<name>` as they are.
+# activation offers them as properties of the user object, sent as `traits.<name>` (as text).
 NATIVE_TRAITS: Mapping[str, str] = {
     "enrichment_email_provider": "The provider of the user's email service (e.g. Gmail, Outlook, a custom domain).",
     "enrichment_state_code": "The abbreviated code of the user's state or province.",
@@ -67,6 +63,12 @@ NATIVE_TRAITS: Mapping[str, str] = {
     "enrichment_inactive_at": "The date or timestamp when the user became inactive.",
     "enrichment_active_at": "The date or timestamp when the user became active.",
 }
+# A documented key's rule, whoever fills it: a custom field or a field_mapping native target
+# named `enrichment_phone` is a list of strings too, and every documented `enrichment_*` trait
+# is a string (the page's table), so `enrichment_github_handle: 5` goes as "5".
+CONVERT_AT = {(placement.section, placement.key): placement.convert for placement in PLACEMENTS.values()}
+CONVERT_AT.update({("traits", name): scalar_text for name in NATIVE_TRAITS})
+_TRAIT_RULES = {key: convert for (part, key), convert in CONVERT_AT.items() if part == "traits"}
 AUTH_METHODS = ("bearer", "x-api-key")
 
 
@@ -90,6 +92,7 @@ class Thrivestack(Vendor):
                 sections=("traits", "context"),
                 custom_section="traits",
                 tail=(("timestamp", self._timestamp),),
+                ruled_custom_keys=frozenset(NATIVE_TRAITS),
             ),
             general=self.map_generally,
         )
