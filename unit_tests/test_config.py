@@ -228,3 +228,32 @@ def test_a_rule_only_the_spec_states_is_reported_by_place_and_rule_never_by_valu
         "Invalid configuration: unknown option 'apikey' in the Zaius (Optimizely Data Platform) settings "
         "(did you mean 'api_key'?); allowed: api_key, base_url, user_id_attribute, vendor"
     )
+
+
+WRONG_TYPES = [["x"], {"a": 1}, 1.5, True, None, [], {}]
+VENDOR_OPTION_NAMES = {
+    "thrivestack": ("vendor", "api_key", "base_url", "auth_method"),
+    "zaius": ("vendor", "api_key", "base_url", "user_id_attribute"),
+    "userpilot": ("vendor", "api_key", "base_url", "mode", "environment", "job_poll_interval_seconds"),
+    "crowdpower": ("vendor", "api_key", "base_url", "update_session"),
+}
+TOP_OPTION_NAMES = (
+    "dry_run", "dry_run_preview_count", "field_mapping", "exclude_fields", "unmapped_fields", "max_rejected_ratio",
+    "flush_interval_seconds", "concurrency", "max_retries", "request_timeout_seconds", "retry_wait_max_seconds",
+)
+
+
+@pytest.mark.parametrize("value", WRONG_TYPES)
+def test_a_value_of_any_wrong_type_is_a_config_error_never_a_crash(value):
+    """check reports a ConfigError in words; anything else would be a system error with a trace."""
+    for vendor, names in VENDOR_OPTION_NAMES.items():
+        for name in names:
+            try:
+                parse_config({"vendor": {"vendor": vendor, "api_key": "key-123", name: value}})
+            except ConfigError:
+                pass
+    for name in TOP_OPTION_NAMES:
+        try:
+            parse_config(config(**{name: value}))
+        except ConfigError:
+            pass

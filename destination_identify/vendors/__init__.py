@@ -17,6 +17,6 @@ def vendor_from_config(options: Any) -> Vendor:
     if not isinstance(options, Mapping):
         raise ConfigError("vendor must be an object with a 'vendor' key naming the vendor")
     name = options.get("vendor")
-    if name not in VENDORS:
+    if not isinstance(name, str) or name not in VENDORS:
         raise ConfigError(f"vendor.vendor must be one of {', '.join(VENDORS)}")
     return VENDORS[name](options)

@@ -52,7 +52,7 @@ class Userpilot(Vendor):
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.environment = options.get("environment") or "analytex"
-        if self.environment not in ENVIRONMENT_HOSTS:
+        if not isinstance(self.environment, str) or self.environment not in ENVIRONMENT_HOSTS:
             raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENT_HOSTS)}")
         super().__init__(options)
         self.mode = options.get("mode") or "bulk"
