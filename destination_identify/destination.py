@@ -25,7 +25,8 @@ from airbyte_cdk.models import (
     Status,
     Type,
 )
-from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets, get_secrets, update_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, get_secrets, update_secrets
+import orjson
 from jsonschema import Draft7Validator
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -40,6 +41,7 @@ from destination_identify.transport import Transport, TransportFailure
 
 class DestinationIdentify(Destination):
     VALID_CMDS = Destination.VALID_CMDS | {"discover"}
+    _printed_secrets: tuple[str, ...] = ()  # the config's secrets, set on the instance once read
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Validate the config, then one harmless request that proves the key (never a trace)."""
@@ -90,12 +92,12 @@ class DestinationIdentify(Destination):
         return parsed_args
 
     def run(self, args: list[str]) -> None:
-        """The CDK's run, with a serializer that knows the DESTINATION_CATALOG message, and every
-        registered secret masked in what it prints (a vendor may echo the key in a check)."""
+        """The CDK's run, with a serializer that knows the DESTINATION_CATALOG message, and the
+        config's secrets masked in what it prints (a vendor may echo the key in a check)."""
         init_uncaught_exception_handler(cdk_logger)
         parsed_args = self.parse_args(args)
         for message in self.run_cmd(parsed_args):
-            print(filter_secrets(serialize_message(message)))
+            print(mask_secrets(serialize_message(message), self._printed_secrets))
 
     def _read_checked_config(self, config_path: str) -> Mapping[str, Any]:
         """The config, its secrets registered; a config_error for one that is not valid, in words
@@ -103,7 +105,9 @@ class DestinationIdentify(Destination):
         misspelled `api_key` would print the key)."""
         spec = self.spec(cdk_logger)
         config = self.read_config(config_path=config_path)
-        update_secrets(get_secrets(spec.connectionSpecification, config))
+        secrets = get_secrets(spec.connectionSpecification, config)
+        update_secrets(secrets)
+        self._printed_secrets = tuple(str(secret) for secret in secrets) + tuple(str(secret).strip() for secret in secrets)
         problem = config_problem(config, spec.connectionSpecification)
         if problem is not None:
             raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
@@ -137,6 +141,19 @@ class DestinationIdentify(Destination):
         exit_code = run_write(parsed_args.config, parsed_args.catalog, sys.stdin.fileno(), Output())
         if exit_code:
             sys.exit(exit_code)
+
+
+MIN_MASKED_SECRET = 4  # a shorter "secret" is no real key, and masking it would mangle the JSON
+
+
+def mask_secrets(line: str, secrets: Iterable[str]) -> str:
+    """A printed protocol line with each secret masked, as written or JSON-escaped (a key with a
+    quote or backslash is escaped in the line). Longest first, so no part of one survives."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= MIN_MASKED_SECRET:
+            for form in {secret, orjson.dumps(secret).decode()[1:-1]}:
+                line = line.replace(form, "****")
+    return line
 
 
 def config_problem(config: Mapping[str, Any], specification: Mapping[str, Any]) -> str | None:

@@ -3,6 +3,7 @@ sent by value, and a raw body is masked before it is cut."""
 
 import orjson
 
+from destination_identify.destination import mask_secrets
 from destination_identify.redact import mask_emails, redact_vendor_text, scrub_sent_values
 from destination_identify.vendors.base import vendor_message
 
@@ -24,3 +25,9 @@ def test_a_raw_body_is_masked_before_it_is_cut():
     message = vendor_message(cut_inside_an_email)
     assert "ada" not in message and "@" not in message
     assert vendor_message(b"<html>Bad gateway for ada@example.com</html>") == "<html>Bad gateway for <email></html>"
+
+
+def test_printed_lines_mask_secrets_as_written_and_json_escaped_and_leave_short_ones():
+    line = '{"message":"bad key sk_a\\"b\\\\c and sk_abc and t"}'
+    assert mask_secrets(line, ['sk_a"b\\c', "sk_abc", "t"]) == '{"message":"bad key **** and **** and t"}'
+    assert mask_secrets(line, ["sk_abc", "sk_abc "]) == '{"message":"bad key sk_a\\"b\\\\c and ****and t"}'  # as written first
