@@ -137,6 +137,7 @@ class Deliverer:
         """One logical request: retried on Retry verdicts within the policy; Fatal raises."""
         started = self._clock()
         retry_number = busy_number = 0
+        busy_since: float | None = None
         while True:
             self._pacer.wait_turn()
             self._counters.add(requests=1)
@@ -146,7 +147,9 @@ class Deliverer:
                 verdict = Retry(str(failure))
             if isinstance(verdict, Retry) and verdict.busy:
                 busy_number += 1
-                self._sleep(self._busy_wait(verdict, busy_number, self._clock() - started))
+                busy_since = self._clock() if busy_since is None else busy_since
+                self._sleep(self._busy_wait(verdict, busy_number, self._clock() - busy_since))
+                started = self._clock()  # the retry budget counts from the end of the wait
                 continue
             if isinstance(verdict, Retry):
                 retry_number += 1

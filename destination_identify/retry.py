@@ -21,7 +21,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, unit_random: float) -> float:
         """The wait before retry number `retry_number` (1-based); full jitter over [0, ceiling]."""
-        ceiling = min(self.wait_max, self.wait_initial * (2 ** (retry_number - 1)))
+        ceiling = min(self.wait_max, self.wait_initial * (2 ** min(retry_number - 1, 60)))  # no float overflow
         return ceiling * unit_random if self.wait_jitter else ceiling
 
     def wait_before(self, retry_number: int, retry_after: float | None, unit_random: float) -> float:

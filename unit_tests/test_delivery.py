@@ -264,6 +264,16 @@ def test_userpilot_busy_with_an_earlier_job_is_waited_for_outside_the_retry_budg
     assert harness.counters.retries == 6
 
 
+def test_time_spent_waiting_for_a_busy_vendor_does_not_use_up_the_retry_budget():
+    """31 minutes of 409, then a 503: the 503 is retried (the budget is 30 minutes of retrying)."""
+    transport = FakeTransport([BUSY] * 36 + [response(503), response(202, {"job_id": "j", "status": "queued"}), job("completed", "j")])
+    harness = Harness(vendor("userpilot"), transport, policy=RetryPolicy(attempts=3, wait_max=60.0), draw=1.0)
+    assert harness.deliver(items_for(1)).rejected == []
+    assert harness.time.sleeps[:36] == [5.0, 5.0, 5.0, 8.0, 16.0, 32.0] + [60.0] * 30
+    assert sum(harness.time.sleeps[:36]) == 1871.0  # 31 minutes
+    assert len(transport.calls) == 39
+
+
 def test_userpilot_busy_past_the_job_timeout_is_a_transient_error():
     transport = FakeTransport(responder=lambda call: BUSY)
     harness = Harness(vendor("userpilot"), transport, policy=RetryPolicy(attempts=2, wait_max=60.0), draw=1.0)

@@ -12,6 +12,7 @@ from unit_tests.fakes import FakeTime
 def test_backoff_ceiling_doubles_then_caps_at_wait_max():
     policy = RetryPolicy(wait_initial=1.0, wait_max=60.0, wait_jitter=False)
     assert [policy.backoff(n, unit_random=0.5) for n in range(1, 10)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert policy.backoff(5000, unit_random=0.5) == 60  # a long wait for a busy vendor: no overflow
 
 
 def test_full_jitter_scales_the_ceiling_by_the_random_draw():
