@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 import orjson
 
-_EMAIL = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+")
+_EMAIL = re.compile(r"[^\s@\"'<>(),;:]{1,64}@[^\s@\"'<>(),;:]+")  # 64: a local part's limit, and linear time
 _LONG_NUMBER = re.compile(r"\+?\d[\d\s().-]{5,}\d")
 _MAX_LENGTH = 300
 _MIN_SCRUBBED_LENGTH = 3  # shorter values ("US", "M") are not worth the words they would garble
@@ -33,12 +33,24 @@ def scrub_sent_values(text: str, items: Iterable[bytes]) -> str:
     found = sorted((v for v in values if len(v) >= _MIN_SCRUBBED_LENGTH and v in text), key=len, reverse=True)
     for value in found:
         text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "<value>", text)
+    if text.endswith("…"):  # redact_vendor_text cut it: the start of a value may end it
+        text = _mask_cut_value(text[:-1], values) + "…"
+    return text
+
+
+def _mask_cut_value(text: str, values: set[str]) -> str:
+    """`text` with its last words masked when they begin one of `values`."""
+    for start in (match.start() for match in re.finditer(r"(?<!\w)\w", text[-_MAX_LENGTH:])):
+        start += max(len(text) - _MAX_LENGTH, 0)
+        tail = text[start:]
+        if len(tail) >= _MIN_SCRUBBED_LENGTH and any(value.startswith(tail) for value in values):
+            return text[:start] + "<value>"
     return text
 
 
 def _collect_text(value: Any, into: set[str]) -> None:
     if isinstance(value, str):
-        into.add(value.strip())
+        into.add(" ".join(value.split()))  # as redact_vendor_text leaves the vendor's echo of it
     elif isinstance(value, dict):
         for inner in value.values():
             _collect_text(inner, into)

@@ -21,9 +21,13 @@ def test_sent_values_are_masked_as_whole_words_only():
 
 
 def test_a_raw_body_is_masked_before_it_is_cut():
-    cut_inside_an_email = b"<html>" + b"x" * 4080 + b" ada.lovelace@example.com and more"
-    message = vendor_message(cut_inside_an_email)
-    assert "ada" not in message and "@" not in message
+    at_the_300th_byte = b"<html>" + b"x" * 280 + b" ada.lovelace@example.com and more"  # "@" is byte 299
+    message = vendor_message(at_the_300th_byte)
+    assert " <email> and" in message and "ada" not in message
+    past_the_read = b"<html>" + b"x" * 4080 + b" ada.lovelace@example.com and more"
+    assert "@" not in vendor_message(past_the_read)
+    no_space = b"<html>" + b"A" * 5000
+    assert vendor_message(no_space) == "<html>" + "A" * 293 + "…"
     assert vendor_message(b"<html>Bad gateway for ada@example.com</html>") == "<html>Bad gateway for <email></html>"
 
 
@@ -31,3 +35,12 @@ def test_printed_lines_mask_secrets_as_written_and_json_escaped_and_leave_short_
     line = '{"message":"bad key sk_a\\"b\\\\c and sk_abc and t"}'
     assert mask_secrets(line, ['sk_a"b\\c', "sk_abc", "t"]) == '{"message":"bad key **** and **** and t"}'
     assert mask_secrets(line, ["sk_abc", "sk_abc "]) == '{"message":"bad key sk_a\\"b\\\\c and ****and t"}'  # as written first
+
+
+def test_sent_values_are_masked_after_the_vendor_text_is_tidied_and_cut():
+    item = orjson.dumps({"address": "12 Analytical Row\nLondon  NW1", "name": "Augusta Ada King, Countess of Lovelace"})
+    tidied = redact_vendor_text("bad address=12 Analytical Row\nLondon  NW1 for " + "x" * 235 + " name=Augusta Ada King, Countess")
+    assert tidied.endswith("name=Augusta Ada K…")
+    scrubbed = scrub_sent_values(tidied, [item])
+    assert scrubbed.startswith("bad address=<value> for ") and scrubbed.endswith(" name=<value>…")
+    assert "Augusta" not in scrubbed and "London" not in scrubbed

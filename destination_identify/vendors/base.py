@@ -7,7 +7,6 @@ pipeline and the delivery loop know vendors only through this class.
 
 import difflib
 import ipaddress
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 from urllib.parse import urlsplit
@@ -135,7 +134,8 @@ def vendor_message(body: bytes) -> str:
     except orjson.JSONDecodeError:
         text = body[:_READ_OF_A_RAW_BODY].decode("utf-8", "replace")
         if len(body) > _READ_OF_A_RAW_BODY:  # redacted before it is cut: a cut email is no email
-            text = re.sub(r"\S+$", "", text)
+            last_space = max(text.rfind(space) for space in " \t\r\n")
+            text = text[:last_space] if last_space > 0 else text  # no space: only 300 are shown
         return redact_vendor_text(text)
     return redact_vendor_text(_find_message(parsed) or "no message")
 
