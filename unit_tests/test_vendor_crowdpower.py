@@ -193,3 +193,8 @@ def test_a_key_ending_in_at_always_holds_unix_seconds(value, seconds):
 def test_a_key_ending_in_at_with_no_point_in_time_rejects_the_record(value):
     with pytest.raises(RecordRejected, match=r"^renewal_at: "):
         crowdpower().map_record({"user_id": "u", "renewal_at": value}, 1, None)
+
+
+def test_a_list_under_a_key_ending_in_at_rejects_the_record():
+    with pytest.raises(RecordRejected, match=r"^renewals_at: a key ending in _at holds one date \(UNIX seconds\), not a list$"):
+        crowdpower().map_record({"user_id": "u", "renewals_at": ["2024-03-01", "2025-03-01"]}, 1, None)

@@ -69,6 +69,8 @@ def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
     attributes = customer.setdefault("custom_attributes", {})
     for name, value in flat.items():
         key = attribute_key(name)
+        if key.endswith("_at") and value.__class__ is not int:  # a list was joined into text
+            raise RecordRejected(f"{name}: a key ending in _at holds one date (UNIX seconds), not a list")
         if key in attributes:
             raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
         attributes[key] = value
