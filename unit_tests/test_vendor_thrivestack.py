@@ -222,13 +222,21 @@ def test_a_custom_field_named_like_a_documented_trait_follows_its_rule():
 def test_a_custom_field_named_like_a_documented_enrichment_trait_follows_its_rule():
     """The page types every enrichment_* trait as a string (enrichment_phone: a list of them)."""
     vendor = thrivestack()
-    record = {"user_id": "u", "enrichment_github_handle": 5, "enrichment_active_at": True, "enrichment_phone": "+1", "plan": 3}
+    record = {
+        "user_id": "u", "enrichment_github_handle": 5, "enrichment_active_at": 1700000000, "enrichment_inactive_at": "soon",
+        "enrichment_phone": "+1", "plan": 3,
+    }
     expected = {
         "user_id": "u",
-        "traits": {"enrichment_github_handle": "5", "enrichment_active_at": "true", "enrichment_phone": ["+1"], "plan": 3},
+        "traits": {
+            "enrichment_github_handle": "5", "enrichment_active_at": "2023-11-14T22:13:20.000Z",
+            "enrichment_inactive_at": "soon", "enrichment_phone": ["+1"], "plan": 3,
+        },
         "timestamp": "2024-03-01T12:00:00.123Z",
     }
     assert vendor.map_record(record, EMITTED_AT, None) == expected
     assert vendor.map_generally(record, EMITTED_AT, None) == expected
     with pytest.raises(RecordRejected, match=r"^traits\.enrichment_location: expected text, got object$"):
         vendor.map_record({"user_id": "u", "enrichment_location": {"city": "Boston"}}, EMITTED_AT, None)
+    with pytest.raises(RecordRejected, match=r"^traits\.enrichment_active_at: expected a date or timestamp, got boolean$"):
+        vendor.map_record({"user_id": "u", "enrichment_active_at": True}, EMITTED_AT, None)

@@ -11,7 +11,7 @@ import orjson
 from destination_identify.compiled_items import CompiledItems, ItemShape, Placement
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import splitter_for
-from destination_identify.values import NO_USER_ID, identifier_text, iso_utc, scalar_text, text_list
+from destination_identify.values import NO_USER_ID, identifier_text, iso_utc, scalar_text, text_list, type_name
 from destination_identify.vendors.base import (
     Accepted,
     BatchLimits,
@@ -63,11 +63,27 @@ NATIVE_TRAITS: Mapping[str, str] = {
     "enrichment_inactive_at": "The date or timestamp when the user became inactive.",
     "enrichment_active_at": "The date or timestamp when the user became active.",
 }
+
+
+def date_trait(value: Any, field: str) -> str:
+    """A documented date trait (a string): a timestamp (epoch, date, ISO-8601) as ISO-8601 UTC;
+    other text as it is (the page asks for a string, not a format)."""
+    if isinstance(value, str):
+        try:
+            return iso_utc(value, field)
+        except RecordRejected:
+            return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecordRejected(f"{field}: expected a date or timestamp, got {type_name(value)}")
+    return iso_utc(value, field)
+
+
 # A documented key's rule, whoever fills it: a custom field or a field_mapping native target
 # named `enrichment_phone` is a list of strings too, and every documented `enrichment_*` trait
 # is a string (the page's table), so `enrichment_github_handle: 5` goes as "5".
 CONVERT_AT = {(placement.section, placement.key): placement.convert for placement in PLACEMENTS.values()}
 CONVERT_AT.update({("traits", name): scalar_text for name in NATIVE_TRAITS})
+CONVERT_AT.update({("traits", name): date_trait for name in ("enrichment_active_at", "enrichment_inactive_at")})
 _TRAIT_RULES = {key: convert for (part, key), convert in CONVERT_AT.items() if part == "traits"}
 AUTH_METHODS = ("bearer", "x-api-key")
 
