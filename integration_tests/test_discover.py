@@ -237,7 +237,8 @@ def test_write_to_thrivestack_user_object_sends_exactly_the_mapped_events(tmp_pa
             "context": {"group_id": "acme"},
             "timestamp": EMITTED_AT_ISO[0],
         },
-        {"user_id": "42", "traits": {"enrichment_active_at": "2024-01-15"}, "timestamp": EMITTED_AT_ISO[0]},
+        # a documented date trait: the date as ISO-8601 UTC text
+        {"user_id": "42", "traits": {"enrichment_active_at": "2024-01-15T00:00:00.000Z"}, "timestamp": EMITTED_AT_ISO[0]},
     ]
 
 

@@ -92,7 +92,9 @@ def check_types(name, payload):
             assert type(value) in (str, int, float, bool), (key, value)
     elif name.startswith("userpilot"):
         assert type(payload["user_id"]) is str
-        assert all(type(value) is str for value in payload.get("metadata", {}).values())
+        # real-time metadata is text (its OpenAPI); bulk keeps JSON scalars (its page sends numbers)
+        kinds = (str,) if name == "userpilot-realtime" else (str, int, float, bool)
+        assert all(type(value) in kinds for value in payload.get("metadata", {}).values())
         assert type(payload.get("company_id", "")) is str
         assert all(type(value) is str for value in payload.get("company", {}).values())
     else:
