@@ -40,25 +40,30 @@ _VALID_KEY = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_KEY_LENGTH)
 
 
 @lru_cache(maxsize=4096)
-def attribute_key(name: str) -> str:
-    """A CrowdPower-valid key: other characters become `_`, at most 50 characters.
-    (Cached: a stream's records share their field names.)"""
+def attribute_key(name: str) -> tuple[str, bool]:
+    """A CrowdPower-valid key (other characters become `_`, at most 50 characters), and whether
+    it ends in `_at`, CrowdPower's mark of a date. (Cached: a stream's records share their
+    field names.)"""
     key = _INVALID_KEY_CHARS.sub("_", name).strip("_") or "_"
-    return key[:MAX_KEY_LENGTH]
+    key = key[:MAX_KEY_LENGTH]
+    return key, key.endswith("_at")
 
 
 def attribute_value(value: Any, field: str) -> Any:
-    """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds. A key
-    ending in `_at` is CrowdPower's mark of a date, which must be UNIX seconds ("anything else
-    is an API error"): there dates and epoch milliseconds become seconds too, and a value that
-    is no point in time is rejected here, with its reason, rather than failing a batch."""
-    if attribute_key(field).endswith("_at"):
-        if value.__class__ is bool:
-            raise RecordRejected(f"{field}: a key ending in _at holds a date (UNIX seconds), got boolean")
-        return unix_seconds(value, field)
+    """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds."""
     if value.__class__ is str and is_date_time_text(value):
         return unix_seconds(value, field)
     return json_scalar(value, field)
+
+
+def date_attribute(value: Any, field: str) -> int:
+    """A key ending in `_at` is CrowdPower's mark of a date, which must be UNIX seconds ("anything
+    else is an API error"): dates and epoch milliseconds become seconds too, and a value that is
+    no single point in time (text, a boolean, a list joined into text) is rejected here, with its
+    reason, rather than failing a batch."""
+    if value.__class__ is bool:
+        raise RecordRejected(f"{field}: a key ending in _at holds a date (UNIX seconds), got boolean")
+    return unix_seconds(value, field)
 
 
 def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
@@ -68,9 +73,9 @@ def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
         return
     attributes = customer.setdefault("custom_attributes", {})
     for name, value in flat.items():
-        key = attribute_key(name)
-        if key.endswith("_at") and value.__class__ is not int:  # a list was joined into text
-            raise RecordRejected(f"{name}: a key ending in _at holds one date (UNIX seconds), not a list")
+        key, is_date = attribute_key(name)
+        if is_date:
+            value = date_attribute(value, name)
         if key in attributes:
             raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
         attributes[key] = value
