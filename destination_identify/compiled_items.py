@@ -74,8 +74,9 @@ class CompiledItems:
         self.shape = shape
         self._general = general
         self._top, self._nested_tables = tables_for(frozenset(shape.placements) | {shape.identifier[0]})
-        # Keys placed in the custom section: a custom field named like one goes general.
-        self._placed_custom_keys = shape.ruled_custom_keys | frozenset(
+        # Custom fields that send a layout the general way: named like a key placed in the custom
+        # section, or like one the vendor converts.
+        self._general_custom_keys = shape.ruled_custom_keys | frozenset(
             place.key for place in shape.placements.values() if place.section == shape.custom_section
         )
         self._by_key_field: dict[str | None, dict[tuple, Any]] = {}
@@ -119,7 +120,7 @@ class CompiledItems:
         if self._compiled >= MAX_COMPILED_ITEMS:
             return None
         self._compiled += 1
-        mapper = _compile(self.shape, self._top, self._nested_tables, self._placed_custom_keys, exemplar, user_id_field)
+        mapper = _compile(self.shape, self._top, self._nested_tables, self._general_custom_keys, exemplar, user_id_field)
         layouts[key] = mapper
         return mapper
 
@@ -128,7 +129,7 @@ def _compile(
     shape: ItemShape,
     top: dict,
     nested_tables: dict,
-    placed_custom_keys: frozenset,
+    general_custom_keys: frozenset,
     exemplar: Mapping[str, Any],
     user_id_field: str | None,
 ) -> Any:
@@ -159,8 +160,8 @@ def _compile(
     placed += [name for planned in inner_routes.values() for name in planned if name is not None]
     targets = [(shape.placements[name].section, shape.placements[name].key) for name in placed]
     custom = [key for key, route in zip(layout, routes) if route is None or route.__class__ is dict]
-    if len(set(targets)) < len(targets) or placed_custom_keys.intersection(custom):
-        return None  # two fields could land on one key, or a custom field is named like a placed one
+    if len(set(targets)) < len(targets) or general_custom_keys.intersection(custom):
+        return None  # two fields could land on one key, or a custom field needs the general path
     used = {shape.placements[name].section for name in placed} | ({shape.custom_section} if custom else set())
     return _generate(shape, layout, routes, id_source, inner_layouts, inner_routes, used)
 

@@ -174,7 +174,6 @@ class Deliverer:
             self._pacer.succeeded()
             return verdict
 
-
     def _busy_wait(self, verdict: Retry, busy_number: int, elapsed: float) -> float:
         """How long to wait for the vendor's earlier work: backoff, at least a job poll apart,
         for as long as a job may take (a 10,000-row Userpilot job takes about 8 minutes)."""

@@ -26,9 +26,9 @@ from airbyte_cdk.models import (
     Type,
 )
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, get_secrets, update_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
 from jsonschema import Draft7Validator
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_identify.config import parse_config
 from destination_identify.errors import ConfigError

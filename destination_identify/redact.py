@@ -40,8 +40,9 @@ def scrub_sent_values(text: str, items: Iterable[bytes]) -> str:
 
 def _mask_cut_value(text: str, values: set[str]) -> str:
     """`text` with its last words masked when they begin one of `values`."""
-    for start in (match.start() for match in re.finditer(r"(?<!\w)\w", text[-_MAX_LENGTH:])):
-        start += max(len(text) - _MAX_LENGTH, 0)
+    offset = max(len(text) - _MAX_LENGTH, 0)
+    for match in re.finditer(r"(?<!\w)\w", text[offset:]):
+        start = offset + match.start()
         tail = text[start:]
         if len(tail) >= _MIN_SCRUBBED_LENGTH and any(value.startswith(tail) for value in values):
             return text[:start] + "<value>"

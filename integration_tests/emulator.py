@@ -852,8 +852,7 @@ def _finish_jobs_past_their_time(emu: VendorEmulator) -> None:
         return
     for job in emu._jobs.values():
         if not job.finished and time.monotonic() - job.created >= emu.userpilot_job_seconds:
-            job.polls = emu.userpilot_job_polls - 1
-            _advance_job(emu, job)
+            _finish_job(emu, job)
 
 
 def _advance_job(emu: VendorEmulator, job: _Job) -> None:
@@ -864,6 +863,11 @@ def _advance_job(emu: VendorEmulator, job: _Job) -> None:
     if job.polls < emu.userpilot_job_polls:
         job.status = "processing"
         return
+    _finish_job(emu, job)
+
+
+def _finish_job(emu: VendorEmulator, job: _Job) -> None:
+    """The end state: its users accepted unless the job was scripted to fail."""
     job.status = "failed" if job.fails else "completed"
     job.end_time = _now_iso()
     if not job.fails:

@@ -179,7 +179,7 @@ class Vendor:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ConfigError(f"api_key is required for {self.title}")
         self.api_key = api_key.strip()
-        if not all(" " <= character <= "~" for character in self.api_key):
+        if not (self.api_key.isascii() and self.api_key.isprintable()):
             raise ConfigError(
                 "api_key contains a character an HTTP header cannot carry (a line break, a control or a "
                 "non-ASCII character); copy the key again"
