@@ -9,6 +9,10 @@ from destination_identify.operations import resolve_stream, vendor_operations
 from destination_identify.validation import RecordValidator, SchemaCompileError
 
 SUPPORTED_SYNC_MODES = ("append", "append_dedup")
+# Airbyte's "Clear data" (a reset) sends its streams as overwrite, with no records and STATEs
+# to echo (airbyte-platform CatalogTransforms.updateCatalogForReset): accepted, and refused only
+# when a record of such a stream arrives.
+RECORDLESS_SYNC_MODES = ("overwrite",)
 MAX_DISTINCT_REASONS = 50
 
 
@@ -19,7 +23,10 @@ class StreamContext:
     key: tuple[str | None, str]
     validator: RecordValidator | None
     user_id_field: str | None
-    in_catalog: bool = True
+    # Why its records are not taken (None: they are): each is rejected with this reason, or,
+    # with `refusal_stops_sync`, the first one stops the sync (a sync mode we cannot honour).
+    refusal: str | None = None
+    refusal_stops_sync: bool = False
     read: int = 0
     delivered: int = 0
     rejected: int = 0
@@ -57,12 +64,8 @@ def load_streams(catalog: Any, warn, vendor: Any = None) -> dict[tuple[str | Non
             raise ConfigError("a configured stream has no name")
         key = (stream.get("namespace") or None, name)
         mode = configured.get("destination_sync_mode", "append")
-        if mode not in SUPPORTED_SYNC_MODES:
-            raise ConfigError(
-                f"stream '{name}' asks for destination sync mode '{mode}'. Identify calls upsert users and "
-                f"cannot delete the ones a source no longer has, so only append and append_dedup (both "
-                f"upsert) are supported."
-            )
+        if mode not in SUPPORTED_SYNC_MODES and mode not in RECORDLESS_SYNC_MODES:
+            raise ConfigError(unsupported_mode(name, mode))
         if configured.get("destination_object_name") is not None:  # data activation
             if operations is None:
                 operations = vendor_operations(vendor) if vendor is not None else {}
@@ -74,8 +77,22 @@ def load_streams(catalog: Any, warn, vendor: Any = None) -> dict[tuple[str | Non
             )
         else:
             context = StreamContext(key, _validator(stream, name, warn), _user_id_field(configured))
+        if mode in RECORDLESS_SYNC_MODES:
+            context.refusal, context.refusal_stops_sync = unsupported_mode(name, mode), True
+            warn(
+                f"stream '{name}' is configured as {mode}: accepted for Airbyte's Clear data, which sends no "
+                f"records; a record of it stops the sync (identify calls cannot delete users)"
+            )
         streams[key] = context
     return streams
+
+
+def unsupported_mode(name: str, mode: str) -> str:
+    return (
+        f"stream '{name}' asks for destination sync mode '{mode}'. Identify calls upsert users and cannot "
+        f"delete the ones a source no longer has, so only append and append_dedup (both upsert) are "
+        f"supported; Clear data (overwrite without records) is accepted."
+    )
 
 
 def _validator(stream: Mapping, name: str, warn) -> RecordValidator | None:

@@ -167,8 +167,8 @@ class Writer:
             stream.read += 1
             position = stream.read
             data = record.get("data")
-            if not stream.in_catalog:
-                self._reject_now(stream, position, UNKNOWN_STREAM_REASON)
+            if stream.refusal is not None:
+                self._refuse(stream, position)
                 continue
             if data.__class__ is not dict:
                 self._reject_now(stream, position, "record data is not a JSON object")
@@ -218,7 +218,7 @@ class Writer:
         Remembered either way, so the catalog is scanned once per key."""
         stream = self._namespace_match(key)
         if stream is None:
-            stream = self.streams[key] = StreamContext(key, None, None, in_catalog=False)
+            stream = self.streams[key] = StreamContext(key, None, None, refusal=UNKNOWN_STREAM_REASON)
         self._contexts[key] = stream
         return stream
 
@@ -272,6 +272,12 @@ class Writer:
                 self.out.state(state)
 
     # ---- rejections ------------------------------------------------------------------------
+    def _refuse(self, stream: StreamContext, position: int) -> None:
+        """A record of a stream whose records we cannot take: rejected, or the sync stops."""
+        if stream.refusal_stops_sync:
+            raise ConfigError(stream.refusal)
+        self._reject_now(stream, position, stream.refusal)
+
     def _reject_now(self, stream: StreamContext, position: int, reason: str) -> None:
         self.ledger.rejected_unopened(stream.key)
         self._report_rejection(stream, position, reason)

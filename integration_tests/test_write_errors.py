@@ -13,6 +13,7 @@ from integration_tests.cli import (
     free_port,
     run_cli,
     write_args,
+    write_messages,
 )
 
 WRONG_KEY = "wrongPub9.wr0ngS3cretQ"
@@ -28,7 +29,7 @@ def only_trace(result) -> dict:
     return trace["error"]
 
 
-def test_overwrite_sync_mode_is_a_config_error_that_says_why(tmp_path, emulator):
+def test_overwrite_with_records_is_a_config_error_that_says_why(tmp_path, emulator):
     scenario = build_scenario(20, 10, streams=(USERS,))
     config = connector_config("thrivestack", emulator.url)
     result = run_cli(
@@ -39,9 +40,37 @@ def test_overwrite_sync_mode_is_a_config_error_that_says_why(tmp_path, emulator)
         "failure_type": "config_error",
         "message": "stream 'users' asks for destination sync mode 'overwrite'. Identify calls upsert users and "
         "cannot delete the ones a source no longer has, so only append and append_dedup (both upsert) are "
-        "supported.",
+        "supported; Clear data (overwrite without records) is accepted.",
     }
     assert result.states == []
+    assert emulator.stats()["requests"] == 0
+
+
+def test_clear_data_overwrite_without_records_echoes_its_states(tmp_path, emulator):
+    """Airbyte's Clear data runs the destination with the streams set to overwrite, no records
+    and STATEs whose stream_state is null (airbyte-platform's CatalogTransforms and
+    EmptyAirbyteSource): the STATEs come back and nothing is sent."""
+    reset = [
+        {
+            "type": "STATE",
+            "state": {
+                "type": "STREAM",
+                "stream": {"stream_descriptor": {"name": "users"}, "stream_state": None},
+                "sourceStats": {"recordCount": 0.0},
+            },
+        }
+    ]
+    config = connector_config("thrivestack", emulator.url)
+    result = run_cli(
+        write_args(tmp_path, config, configured_catalog([USERS], sync_mode="overwrite")),
+        write_messages(tmp_path / "in.jsonl", reset),
+    )
+    assert result.returncode == 0 and result.traces == []
+    assert [state["state"]["destinationStats"] for state in result.states] == [
+        {"recordCount": 0.0, "rejectedRecordCount": 0.0}
+    ]
+    assert result.states[0]["state"]["stream"]["stream_state"] is None
+    assert any("configured as overwrite: accepted for Airbyte's Clear data" in text for text in result.logs("WARN"))
     assert emulator.stats()["requests"] == 0
 
 

@@ -200,11 +200,22 @@ def test_catalog_streams_and_user_id_fallback():
     assert streams[(None, "events")].validator is not None
 
 
-def test_overwrite_sync_mode_is_a_config_error_that_says_why():
+def test_overwrite_is_accepted_for_clear_data_but_its_records_are_refused():
+    warnings = []
+    streams = load_streams(catalog(configured("users", mode="overwrite")), warn=warnings.append)
+    users = streams[(None, "users")]
+    assert users.refusal_stops_sync
+    assert "destination sync mode 'overwrite'" in users.refusal and "only append and append_dedup" in users.refusal
+    assert warnings == [
+        "stream 'users' is configured as overwrite: accepted for Airbyte's Clear data, which sends no records; "
+        "a record of it stops the sync (identify calls cannot delete users)"
+    ]
+
+
+def test_a_sync_mode_that_is_never_honoured_is_a_config_error():
     with pytest.raises(ConfigError) as caught:
-        load_streams(catalog(configured("users", mode="overwrite")), warn=lambda message: None)
-    assert "destination sync mode 'overwrite'" in str(caught.value)
-    assert "only append and append_dedup" in str(caught.value)
+        load_streams(catalog(configured("users", mode="soft_delete")), warn=lambda message: None)
+    assert "destination sync mode 'soft_delete'" in str(caught.value)
 
 
 def test_uncompilable_schema_warns_and_skips_validation():
