@@ -29,7 +29,11 @@ from destination_identify.vendors.base import (
     Verdict,
 )
 
-JOB_TIMEOUT_SECONDS = 4 * 3600.0
+# One batch, from its first request to its verdict (retries, waits for a busy vendor, job polls
+# and bisection included), never takes longer: the write loop may be waiting on it with its input
+# unread, and Airbyte fails a destination that leaves its input unread for 2 hours
+# (airbyte-platform's DestinationTimeoutMonitor, DestinationTimeoutSeconds = 7200).
+BATCH_TIME_LIMIT_SECONDS = 100 * 60.0
 
 
 @dataclass
@@ -87,11 +91,12 @@ class Deliverer:
     def deliver(self, items: Sequence[bytes]) -> BatchOutcome:
         """Send `items` until each is accepted or refused; halve refused batches to find the rows."""
         outcome = BatchOutcome()
+        deadline = self._clock() + BATCH_TIME_LIMIT_SECONDS
         pending: deque[list[int]] = deque([list(range(len(items)))])
         while pending:
             rows = pending.popleft()
             try:
-                verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows))
+                verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows), deadline)
             except SyncError as error:  # its message may quote the vendor, who may quote the rows
                 raise type(error)(scrub_sent_values(str(error), (items[row] for row in rows))) from None
             if isinstance(verdict, Accepted):
@@ -114,26 +119,29 @@ class Deliverer:
                     pending.appendleft(rows[:middle])
         return outcome
 
-    def _settle(self, call: HttpCall, size: int) -> Verdict:
-        verdict = self._exchange(call, lambda r: self._vendor.read_response(r.status, r.body, r.headers, size))
+    def _settle(self, call: HttpCall, size: int, deadline: float) -> Verdict:
+        verdict = self._exchange(
+            call, lambda r: self._vendor.read_response(r.status, r.body, r.headers, size), deadline
+        )
         if isinstance(verdict, JobPending):
-            verdict = self._wait_for_job(verdict)
+            verdict = self._wait_for_job(verdict, deadline)
         return verdict
 
-    def _wait_for_job(self, job: JobPending) -> Verdict:
+    def _wait_for_job(self, job: JobPending, deadline: float) -> Verdict:
         started = self._clock()
         interval = self._vendor.job_poll_interval_seconds
         verdict: Verdict = job
         while isinstance(verdict, JobPending):
-            if self._clock() - started > JOB_TIMEOUT_SECONDS:
+            if self._clock() + interval > deadline:
                 raise TransientSyncError(
-                    f"{self._vendor.title} job {job.job_id} did not complete within {JOB_TIMEOUT_SECONDS / 3600:g} hours"
+                    f"{self._vendor.title} job {job.job_id} did not complete in {(self._clock() - started) / 60:.0f} "
+                    f"minutes; {_OVER_TIME}"
                 )
             self._sleep(interval)
-            verdict = self._exchange(job.poll, lambda r: self._vendor.read_poll(r.status, r.body, job))
+            verdict = self._exchange(job.poll, lambda r: self._vendor.read_poll(r.status, r.body, job), deadline)
         return verdict
 
-    def _exchange(self, call: HttpCall, read) -> Verdict:
+    def _exchange(self, call: HttpCall, read, deadline: float) -> Verdict:
         """One logical request: retried on Retry verdicts within the policy; Fatal raises."""
         started = self._clock()
         retry_number = busy_number = 0
@@ -148,7 +156,7 @@ class Deliverer:
             if isinstance(verdict, Retry) and verdict.busy:
                 busy_number += 1
                 busy_since = self._clock() if busy_since is None else busy_since
-                self._sleep(self._busy_wait(verdict, busy_number, self._clock() - busy_since))
+                self._sleep(self._busy_wait(verdict, busy_number, self._clock() - busy_since, deadline))
                 started = self._clock()  # the retry budget counts from the end of the wait
                 continue
             if isinstance(verdict, Retry):
@@ -158,10 +166,11 @@ class Deliverer:
                 self._counters.add(rate_limited=int(verdict.rate_limited))
                 if verdict.rate_limited:
                     self._pacer.slow_down()
-                if retry_number >= self._policy.attempts or elapsed + wait > self._policy.budget_seconds:
+                over_time = self._clock() + wait > deadline
+                if retry_number >= self._policy.attempts or elapsed + wait > self._policy.budget_seconds or over_time:
                     raise TransientSyncError(
                         f"{self._vendor.title} still failing after {retry_number} attempt(s) over "
-                        f"{elapsed:.1f}s: {verdict.reason}"
+                        f"{elapsed:.1f}s: {verdict.reason}" + (f"; {_OVER_TIME}" if over_time else "")
                     )
                 self._counters.add(retries=1)
                 self._warn(
@@ -174,20 +183,26 @@ class Deliverer:
             self._pacer.succeeded()
             return verdict
 
-    def _busy_wait(self, verdict: Retry, busy_number: int, elapsed: float) -> float:
+    def _busy_wait(self, verdict: Retry, busy_number: int, elapsed: float, deadline: float) -> float:
         """How long to wait for the vendor's earlier work: backoff, at least a job poll apart,
-        for as long as a job may take (a 10,000-row Userpilot job takes about 8 minutes)."""
+        within the batch's time (a 10,000-row Userpilot job takes about 8 minutes)."""
         wait = max(
             self._vendor.job_poll_interval_seconds,
             self._policy.wait_before(busy_number, parse_retry_after(verdict.retry_after), self._random()),
         )
-        if elapsed + wait > JOB_TIMEOUT_SECONDS:
+        if self._clock() + wait > deadline:
             raise TransientSyncError(
-                f"{self._vendor.title} stayed busy for {elapsed / 60:.0f} minutes: {verdict.reason}"
+                f"{self._vendor.title} stayed busy for {elapsed / 60:.0f} minutes: {verdict.reason}; {_OVER_TIME}"
             )
         self._counters.add(retries=1)
         self._warn(f"{verdict.reason}; waiting {wait:.2f}s for it to finish (busy for {elapsed:.0f}s so far)")
         return wait
+
+
+_OVER_TIME = (
+    f"a batch is given up after {BATCH_TIME_LIMIT_SECONDS / 60:.0f} minutes, before Airbyte's 2-hour destination "
+    f"timeout; the STATEs echoed so far stand and the next attempt resumes from them"
+)
 
 
 def batch_call_for(vendor: Vendor, items: Sequence[bytes], rows: list[int]) -> HttpCall:

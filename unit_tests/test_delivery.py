@@ -242,10 +242,11 @@ def test_userpilot_failed_job_is_a_transient_error_naming_the_job():
 def test_userpilot_job_that_never_settles_times_out():
     transport = FakeTransport(responder=lambda call: response(202, {"job_id": "j", "status": "queued"}) if call.method == "POST" else job("queued", "j"))
     harness = Harness(vendor("userpilot", job_poll_interval_seconds=600), transport)
-    with pytest.raises(TransientSyncError, match="job j did not complete within 4 hours"):
+    with pytest.raises(TransientSyncError, match="^Userpilot job j did not complete in 100 minutes; a batch is given up after 100 minutes, before Airbyte's 2-hour destination timeout"):
         harness.deliver(items_for(1))
-    # polls at 600 s, 1200 s, ... 15000 s: the first check past 4 h (14400 s) gives up
-    assert len(transport.calls) == 1 + 25
+    # polls at 600 s, 1200 s, ... 6000 s: a poll after that would pass the batch's 100 minutes
+    assert len(transport.calls) == 1 + 10
+    assert sum(harness.time.sleeps) == 6000.0
 
 
 BUSY = response(409, {"errors": [{"error_code": "job_in_progress"}]})
@@ -277,8 +278,33 @@ def test_time_spent_waiting_for_a_busy_vendor_does_not_use_up_the_retry_budget()
 def test_userpilot_busy_past_the_job_timeout_is_a_transient_error():
     transport = FakeTransport(responder=lambda call: BUSY)
     harness = Harness(vendor("userpilot"), transport, policy=RetryPolicy(attempts=2, wait_max=60.0), draw=1.0)
-    with pytest.raises(TransientSyncError, match=r"^Userpilot stayed busy for 239 minutes: Userpilot answered 409: a bulk job is already running$"):
+    with pytest.raises(TransientSyncError, match=r"^Userpilot stayed busy for 99 minutes: Userpilot answered 409: a bulk job is already running; a batch is given up after 100 minutes"):
         harness.deliver(items_for(1))
+    assert sum(harness.time.sleeps) <= 6000.0
+
+
+def test_busy_waits_and_job_polls_share_the_batch_time_limit():
+    """Airbyte fails a destination whose input stays unread for 2 hours, and the write loop may
+    be waiting on this batch: 60 minutes busy, then a job that never ends, gives up at 100."""
+    answers = iter([BUSY] * 64 + [response(202, {"job_id": "j", "status": "queued"})])
+    transport = FakeTransport(responder=lambda call: next(answers) if call.method == "POST" else job("queued", "j"))
+    harness = Harness(vendor("userpilot", job_poll_interval_seconds=60), transport, policy=RetryPolicy(attempts=2, wait_max=60.0), draw=1.0)
+    with pytest.raises(TransientSyncError, match=r"^Userpilot job j did not complete in \d+ minutes; a batch is given up after 100 minutes"):
+        harness.deliver(items_for(1))
+    busy_seconds = sum(harness.time.sleeps[:64])
+    assert 3600 <= busy_seconds < 4000
+    assert 6000 - 60 < sum(harness.time.sleeps) <= 6000
+
+
+def test_retries_stop_at_the_batch_time_limit():
+    """A 503 every time, with a retry policy (attempts, seconds) allowing more than the batch's
+    time: the retries stop at the batch's limit, before Airbyte's timeout would stop the sync."""
+    transport = FakeTransport(responder=lambda call: response(503))
+    policy = RetryPolicy(attempts=50, wait_max=600.0, budget_seconds=100_000.0)
+    harness = Harness(vendor("thrivestack"), transport, policy=policy, draw=1.0)
+    with pytest.raises(TransientSyncError, match="a batch is given up after 100 minutes"):
+        harness.deliver(items_for(1))
+    assert 6000 - 600 < sum(harness.time.sleeps) <= 6000
 
 
 ADA = {"first_name": "Ada", "last_name": "Lovelace", "street1": "12 Analytical Row", "customer_id": "u0"}
