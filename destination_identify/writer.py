@@ -4,6 +4,7 @@ Only this module sequences the work; every step it calls is pure (mapping, batch
 lives in the I/O shell (transport via delivery, stdout via output). It knows no vendor by name.
 """
 
+import re
 import threading
 import time
 from collections import Counter
@@ -142,9 +143,9 @@ class Writer:
             line_number += 1
             try:
                 message = loads(line)
-            except decode_error:
+            except decode_error as error:
                 if line.strip():
-                    self._malformed(line_number, "not a JSON object")
+                    self._unparsable(line, line_number, error)
                 continue
             if message.__class__ is not dict:
                 self._malformed(line_number, "not a JSON object")
@@ -212,6 +213,22 @@ class Writer:
             key = known.key if known is not None else key
         self.ledger.state(message, key)
         self._release_states()
+
+    def _unparsable(self, line: bytes, line_number: int, error: orjson.JSONDecodeError) -> None:
+        """A line that is not JSON. One that reads as a RECORD naming its stream (cut short, or
+        with bytes that are not UTF-8) is that stream's rejected record, so the next STATE's
+        destinationStats still add up to what the source sent; any other is a malformed line."""
+        why = f"not valid JSON ({error.msg})"
+        key = stream_named_in(line)
+        if key is None:
+            self._malformed(line_number, why)
+            return
+        stream = self._contexts.get(key) or self._unknown_stream(key)
+        stream.read += 1
+        if stream.refusal is not None:
+            self._refuse(stream, stream.read)
+        else:
+            self._reject_now(stream, stream.read, f"input line {line_number} is {why}")
 
     def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
         """A record for a stream missing from the catalog: namespace-less match, else rejected.
@@ -375,6 +392,29 @@ class Writer:
     def _sleep_unless_stopping(self, seconds: float) -> None:
         if self._stopping.wait(seconds):
             raise StopRequested()
+
+
+_RECORD_TYPE = re.compile(rb'"type"\s*:\s*"RECORD"')
+_NAME_FIELD = re.compile(rb'"(stream|namespace)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def stream_named_in(line: bytes) -> tuple[str | None, str] | None:
+    """(namespace, stream) of a line that is not JSON but reads as a RECORD, from the `"stream"`
+    and `"namespace"` strings before its `"data"` (where the protocol writes them; a field of the
+    data must not name the stream)."""
+    if not _RECORD_TYPE.search(line):
+        return None
+    data_at = line.find(b'"data"')
+    found: dict[bytes, str] = {}
+    for match in _NAME_FIELD.finditer(line, 0, data_at if data_at >= 0 else len(line)):
+        field, raw = match.groups()
+        if field not in found:
+            try:
+                found[field] = orjson.loads(b'"' + raw + b'"')
+            except orjson.JSONDecodeError:  # a name that is not UTF-8 names no stream of ours
+                return None
+    name = found.get(b"stream")
+    return None if name is None else (found.get(b"namespace") or None, name)
 
 
 def reason_summary(reasons: Counter, limit: int, separator: str) -> str:

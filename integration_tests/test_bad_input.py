@@ -41,7 +41,10 @@ def test_malformed_lines_and_unknown_streams_are_reported_and_the_rest_delivered
         user_key_of(rows[3]),
     ]
     warnings = result.logs("WARN")
-    assert "input line 3 is not a valid Airbyte message (not a JSON object); skipped and counted" in warnings
+    assert (
+        "input line 3 is not a valid Airbyte message (not valid JSON (unexpected character, expected a string key)); "
+        "skipped and counted"
+    ) in warnings
     assert (
         "input line 4 is not a valid Airbyte message (RECORD message without a 'record' object naming its stream); "
         "skipped and counted"
@@ -51,6 +54,35 @@ def test_malformed_lines_and_unknown_streams_are_reported_and_the_rest_delivered
     assert state["state"]["destinationStats"]["recordCount"] == 3.0
     assert state["state"]["destinationStats"]["rejectedRecordCount"] == 0.0
     assert "2 malformed input lines" in result.final_log
+
+
+def test_a_record_line_that_is_not_json_is_its_streams_rejected_record(tmp_path, emulator):
+    """Cut short, or carrying a byte that is not UTF-8: the line still names its stream, so it is
+    that stream's rejected record and the STATE's destinationStats add up to the source's count
+    (the platform compares them)."""
+    rows = [record_data(i) for i in range(4)]
+    good = [json.dumps(record_message(USERS, row, 1732262400000)).encode() for row in rows]
+    path = tmp_path / "in.jsonl"
+    with open(path, "wb") as handle:
+        handle.write(good[0] + b"\n")
+        handle.write(good[1][:80] + b"\n")  # line 2: cut short
+        handle.write(good[2].replace(b"Ada", b"Ad\xe9", 1) + b"\n")  # line 3: Latin-1, not UTF-8
+        handle.write(good[3] + b"\n")
+        handle.write(json.dumps(state_message(USERS, 4, 1, 4)).encode() + b"\n")
+    config = connector_config("thrivestack", emulator.url, top={"max_rejected_ratio": 1})
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), path)
+
+    assert result.returncode == 0
+    assert [event["user_id"] for event in emulator.accepted("thrivestack")] == [user_key_of(rows[0]), user_key_of(rows[3])]
+    warnings = result.logs("WARN")
+    assert "rejected record 2 of stream 'crm.users': input line 2 is not valid JSON (unexpected end of data)" in warnings
+    assert (
+        "rejected record 3 of stream 'crm.users': input line 3 is not valid JSON (str is not valid UTF-8: surrogates not "
+        "allowed)"
+    ) in warnings
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 2.0, "rejectedRecordCount": 2.0}
+    assert "0 malformed input lines" in result.final_log
 
 
 def test_a_failed_userpilot_bulk_job_stops_the_sync_naming_the_job(tmp_path, emulator):
