@@ -94,6 +94,11 @@ class Deliverer:
         deadline = self._clock() + BATCH_TIME_LIMIT_SECONDS
         pending: deque[list[int]] = deque([list(range(len(items)))])
         while pending:
+            if self._clock() > deadline:  # halving sends many requests, each answered slowly perhaps
+                raise TransientSyncError(
+                    f"{self._vendor.title} still had rows of a batch to settle after "
+                    f"{BATCH_TIME_LIMIT_SECONDS / 60:.0f} minutes; {_OVER_TIME}"
+                )
             rows = pending.popleft()
             try:
                 verdict = self._settle(batch_call_for(self._vendor, items, rows), len(rows), deadline)

@@ -31,6 +31,7 @@ LOGGED_REJECTIONS_PER_STREAM = 1000
 PROGRESS_EVERY_SECONDS = 60.0
 IDLE_POLL_SECONDS = 0.05
 UNKNOWN_STREAM_REASON = "stream is not in the configured catalog"
+NOT_SERIALIZABLE = "a value cannot be serialized as JSON"
 
 
 class StopRequested(Exception):
@@ -176,7 +177,7 @@ class Writer:
                 self._reject_now(stream, position, "record data is not a JSON object")
                 continue
             if stream.validator is not None and not stream.validator.is_valid(data):
-                self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
+                self._reject_invalid(stream, position, data)
                 continue
             try:
                 item = dumps(stream.map(data, record.get("emitted_at"), stream.user_id_field))
@@ -188,7 +189,7 @@ class Writer:
                 if item is None:
                     continue
             except TypeError:
-                self._reject_now(stream, position, "a value cannot be serialized as JSON")
+                self._reject_now(stream, position, NOT_SERIALIZABLE)
                 continue
             if len(item) > max_item_bytes:
                 self._reject_now(stream, position, self._too_large(item))
@@ -214,7 +215,7 @@ class Writer:
         record = json.loads(line)["record"]
         data = record["data"]
         if stream.validator is not None and not stream.validator.is_valid(data):
-            self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
+            self._reject_invalid(stream, position, data)
             return None
         try:
             mapped = stream.map(data, record.get("emitted_at"), stream.user_id_field)
@@ -222,7 +223,7 @@ class Writer:
         except RecordRejected as rejection:
             self._reject_now(stream, position, rejection.reason)
         except (TypeError, ValueError):
-            self._reject_now(stream, position, "a value cannot be serialized as JSON")
+            self._reject_now(stream, position, NOT_SERIALIZABLE)
         return None
 
     def _too_large(self, item: bytes) -> str:
@@ -254,7 +255,7 @@ class Writer:
         if stream.refusal is not None:
             self._refuse(stream, stream.read)
         else:
-            self._reject_now(stream, stream.read, f"input line {line_number} is {why}")
+            self._reject_now(stream, stream.read, why)  # no line number: one reason for them all
 
     def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
         """A record for a stream missing from the catalog: namespace-less match, else rejected.
@@ -324,6 +325,9 @@ class Writer:
     def _reject_now(self, stream: StreamContext, position: int, reason: str) -> None:
         self.ledger.rejected_unopened(stream.key)
         self._report_rejection(stream, position, reason)
+
+    def _reject_invalid(self, stream: StreamContext, position: int, data: dict) -> None:
+        self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
 
     def _report_rejection(self, stream: StreamContext, position: int, reason: str) -> None:
         reason = mask_emails(reason)  # a schema path or a flattened key can be an email
@@ -421,19 +425,20 @@ class Writer:
 
 
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")  # the shortest integer orjson rounds: -9223372036854775809
-_RECORD_TYPE = re.compile(rb'"type"\s*:\s*"RECORD"')
+_RECORD_START = re.compile(rb'\s*\{\s*"type"\s*:\s*"RECORD"')  # as the platform writes it: type first
+_DATA_KEY = re.compile(rb'"data"\s*:')
 _NAME_FIELD = re.compile(rb'"(stream|namespace)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def stream_named_in(line: bytes) -> tuple[str | None, str] | None:
-    """(namespace, stream) of a line that is not JSON but reads as a RECORD, from the `"stream"`
-    and `"namespace"` strings before its `"data"` (where the protocol writes them; a field of the
-    data must not name the stream)."""
-    if not _RECORD_TYPE.search(line):
+    """(namespace, stream) of a line that is not JSON but starts as a RECORD, from the `"stream"`
+    and `"namespace"` strings before its `"data"` key (where the protocol writes them; a field
+    of the data must not name the stream)."""
+    if not _RECORD_START.match(line):
         return None
-    data_at = line.find(b'"data"')
+    data = _DATA_KEY.search(line)
     found: dict[bytes, str] = {}
-    for match in _NAME_FIELD.finditer(line, 0, data_at if data_at >= 0 else len(line)):
+    for match in _NAME_FIELD.finditer(line, 0, data.start() if data else len(line)):
         field, raw = match.groups()
         if field not in found:
             try:

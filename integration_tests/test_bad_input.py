@@ -75,9 +75,9 @@ def test_a_record_line_that_is_not_json_is_its_streams_rejected_record(tmp_path,
     assert result.returncode == 0
     assert [event["user_id"] for event in emulator.accepted("thrivestack")] == [user_key_of(rows[0]), user_key_of(rows[3])]
     warnings = result.logs("WARN")
-    assert "rejected record 2 of stream 'crm.users': input line 2 is not valid JSON (unexpected end of data)" in warnings
+    assert "rejected record 2 of stream 'crm.users': not valid JSON (unexpected end of data)" in warnings
     assert (
-        "rejected record 3 of stream 'crm.users': input line 3 is not valid JSON (str is not valid UTF-8: surrogates not "
+        "rejected record 3 of stream 'crm.users': not valid JSON (str is not valid UTF-8: surrogates not "
         "allowed)"
     ) in warnings
     [state] = result.states

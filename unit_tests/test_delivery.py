@@ -275,7 +275,7 @@ def test_time_spent_waiting_for_a_busy_vendor_does_not_use_up_the_retry_budget()
     assert len(transport.calls) == 39
 
 
-def test_userpilot_busy_past_the_job_timeout_is_a_transient_error():
+def test_userpilot_busy_past_the_batch_time_limit_is_a_transient_error():
     transport = FakeTransport(responder=lambda call: BUSY)
     harness = Harness(vendor("userpilot"), transport, policy=RetryPolicy(attempts=2, wait_max=60.0), draw=1.0)
     with pytest.raises(TransientSyncError, match=r"^Userpilot stayed busy for 99 minutes: Userpilot answered 409: a bulk job is already running; a batch is given up after 100 minutes"):
@@ -305,6 +305,21 @@ def test_retries_stop_at_the_batch_time_limit():
     with pytest.raises(TransientSyncError, match="a batch is given up after 100 minutes"):
         harness.deliver(items_for(1))
     assert 6000 - 600 < sum(harness.time.sleeps) <= 6000
+
+
+def test_halving_stops_at_the_batch_time_limit():
+    """Every row refused, each answer 10 s late: finding the 1,000 rows would take 1,999 requests
+    (333 minutes), so the sync stops at 100 minutes rather than leave its input unread."""
+    harness = None
+
+    def slow_refusal(call):
+        harness.time.sleep(10.0)
+        return response(400, {"error": "bad row"})
+
+    harness = Harness(vendor("thrivestack"), FakeTransport(responder=slow_refusal))
+    with pytest.raises(TransientSyncError, match="^Thrivestack still had rows of a batch to settle after 100 minutes; a batch is given up"):
+        harness.deliver(items_for(1000))
+    assert 6000 < sum(harness.time.sleeps) <= 6010
 
 
 ADA = {"first_name": "Ada", "last_name": "Lovelace", "street1": "12 Analytical Row", "customer_id": "u0"}

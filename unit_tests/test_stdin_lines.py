@@ -37,5 +37,5 @@ def test_a_long_line_starting_mid_read_and_a_last_line_without_newline():
     assert read_everything([text], chunk_size=1024) == [b"a", b"b" + b"y" * 50_000, b"z" * 20_000]
 
 
-def test_blank_input_ends_without_lines():
+def test_blank_lines_come_back_empty_and_a_blank_last_line_is_dropped():
     assert read_everything([b"\n\n  "], chunk_size=1024) == [b"", b""]

@@ -21,3 +21,10 @@ def test_lines_that_name_no_record_stream_are_none():
     assert stream_named_in(b'{not json at all') is None
     assert stream_named_in(b'{"type":"RECORD","record":{"data":{}') is None
     assert stream_named_in(b'{"type":"RECORD","record":{"stream":"\xe9"') is None  # not UTF-8: not ours
+
+
+def test_a_stream_called_data_and_a_cut_state_holding_record_like_text():
+    assert stream_named_in(b'{"type":"RECORD","record":{"namespace":"data","stream":"users","data":{"x":1') == ("data", "users")
+    assert stream_named_in(b'{"type":"RECORD","record":{"stream":"data","data":{"x":1') == (None, "data")
+    cut_state = b'{"type":"STATE","state":{"type":"STREAM","stream":{"stream_state":{"type":"RECORD","stream":"users"'
+    assert stream_named_in(cut_state) is None
