@@ -32,6 +32,7 @@ PROGRESS_EVERY_SECONDS = 60.0
 IDLE_POLL_SECONDS = 0.05
 UNKNOWN_STREAM_REASON = "stream is not in the configured catalog"
 NOT_SERIALIZABLE = "a value cannot be serialized as JSON"
+TOO_DEEP = "a value is nested too deeply to map"
 
 
 class StopRequested(Exception):
@@ -191,6 +192,9 @@ class Writer:
             except TypeError:
                 self._reject_now(stream, position, NOT_SERIALIZABLE)
                 continue
+            except RecursionError:  # hundreds of levels deep (orjson parses up to 1,024)
+                self._reject_now(stream, position, TOO_DEEP)
+                continue
             if len(item) > max_item_bytes:
                 self._reject_now(stream, position, self._too_large(item))
                 continue
@@ -224,6 +228,8 @@ class Writer:
             self._reject_now(stream, position, rejection.reason)
         except (TypeError, ValueError):
             self._reject_now(stream, position, NOT_SERIALIZABLE)
+        except RecursionError:
+            self._reject_now(stream, position, TOO_DEEP)
         return None
 
     def _too_large(self, item: bytes) -> str:
@@ -327,7 +333,11 @@ class Writer:
         self._report_rejection(stream, position, reason)
 
     def _reject_invalid(self, stream: StreamContext, position: int, data: dict) -> None:
-        self._reject_now(stream, position, "schema: " + stream.validator.explain(data))
+        try:
+            reason = "schema: " + stream.validator.explain(data)
+        except RecursionError:
+            reason = "schema: invalid, and " + TOO_DEEP.replace("to map", "to say where")
+        self._reject_now(stream, position, reason)
 
     def _report_rejection(self, stream: StreamContext, position: int, reason: str) -> None:
         reason = mask_emails(reason)  # a schema path or a flattened key can be an email

@@ -118,3 +118,35 @@ def test_a_state_without_the_catalogs_namespace_still_counts_the_records_of_its_
     assert len(emulator.accepted("thrivestack")) == 3
     [state] = result.states
     assert state["state"]["destinationStats"] == {"recordCount": 3.0, "rejectedRecordCount": 0.0}
+
+
+def test_records_nested_too_deeply_are_rejected_and_the_rest_delivered(tmp_path, emulator):
+    """950 levels parse (orjson allows 1,024) but are deeper than Python's recursion limit:
+    mapping, or explaining a schema failure, must reject that record, not end the sync."""
+    nested = "[" * 950 + "1" + "]" * 950
+    invalid_deep = "[" * 950 + '"x"' + "]" * 950
+    level = {"$ref": "#/definitions/level"}
+    schema = {
+        "type": "object",
+        "definitions": {"level": {"type": ["array", "integer"], "items": level}},
+        "properties": {"deep": level},
+    }
+    catalog = {"streams": [{"stream": {"name": "users", "json_schema": schema, "supported_sync_modes": ["full_refresh"]}, "sync_mode": "full_refresh", "destination_sync_mode": "append"}]}
+    lines = [
+        '{"type":"RECORD","record":{"stream":"users","data":{"user_id":"u1","deep":%s},"emitted_at":1732262400000}}' % nested,
+        '{"type":"RECORD","record":{"stream":"users","data":{"user_id":"u2","deep":%s},"emitted_at":1732262400000}}' % invalid_deep,
+        '{"type":"RECORD","record":{"stream":"users","data":{"user_id":"u3","deep":[[1]]},"emitted_at":1732262400000}}',
+        json.dumps(state_message((None, "users"), 3, 1, 3)),
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    config = connector_config("thrivestack", emulator.url, top={"max_rejected_ratio": 1})
+    result = run_cli(write_args(tmp_path, config, catalog), path)
+
+    assert result.returncode == 0 and result.traces == []
+    assert [event["user_id"] for event in emulator.accepted("thrivestack")] == ["u3"]
+    warnings = result.logs("WARN")
+    assert "rejected record 1 of stream 'users': a value is nested too deeply to map" in warnings
+    assert "rejected record 2 of stream 'users': schema: invalid, and a value is nested too deeply to say where" in warnings
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 2.0}
