@@ -95,7 +95,8 @@ class StateLedger:
         else:
             delivered = self._since_delivered.pop(stream, 0)
             rejected = self._since_rejected.pop(stream, 0)
-        stats: dict[str, Any] = dict(state.get("destinationStats") or {})
+        earlier = state.get("destinationStats")
+        stats: dict[str, Any] = dict(earlier) if isinstance(earlier, dict) else {}
         stats["recordCount"] = float(delivered)
         stats["rejectedRecordCount"] = float(rejected)
         state["destinationStats"] = stats
@@ -103,8 +104,15 @@ class StateLedger:
 
 
 def stream_of_state(state: dict) -> StreamKey | None:
-    """The stream a STREAM state is about; None for GLOBAL and LEGACY states."""
+    """The stream a STREAM state is about; None for GLOBAL and LEGACY states. ValueError, saying
+    what is missing, for a STREAM state that names no stream."""
     if state.get("type") != "STREAM":
         return None
-    descriptor = (state.get("stream") or {}).get("stream_descriptor") or {}
-    return (descriptor.get("namespace") or None, descriptor.get("name"))
+    stream = state.get("stream")
+    descriptor = stream.get("stream_descriptor") if isinstance(stream, dict) else None
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("name"), str):
+        raise ValueError("of type STREAM without a stream_descriptor naming its stream")
+    namespace = descriptor.get("namespace") or None
+    if namespace is not None and not isinstance(namespace, str):
+        raise ValueError("whose stream_descriptor's namespace is not a string")
+    return (namespace, descriptor["name"])

@@ -167,7 +167,11 @@ class Writer:
                 self._malformed(line_number, "RECORD message without a 'record' object naming its stream")
                 continue
             key = (record.get("namespace") or None, name)
-            stream = contexts.get(key) or self._unknown_stream(key)
+            try:
+                stream = contexts.get(key) or self._unknown_stream(key)
+            except TypeError:
+                self._malformed(line_number, "RECORD message whose namespace is not a string")
+                continue
             stream.read += 1
             position = stream.read
             data = record.get("data")
@@ -240,7 +244,11 @@ class Writer:
         if not isinstance(state, dict):
             self._malformed(line_number, "STATE message without a 'state' object")
             return
-        key = stream_of_state(state)
+        try:
+            key = stream_of_state(state)
+        except ValueError as problem:
+            self._malformed(line_number, f"STATE message {problem}")
+            return
         if key is not None:  # count its window under the stream its records were counted under
             known = self._contexts.get(key) or self._namespace_match(key)
             key = known.key if known is not None else key
@@ -265,7 +273,10 @@ class Writer:
 
     def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
         """A record for a stream missing from the catalog: namespace-less match, else rejected.
-        Remembered either way, so the catalog is scanned once per key."""
+        Remembered either way, so the catalog is scanned once per key. TypeError for a namespace
+        that is not a string."""
+        if key[0] is not None and not isinstance(key[0], str):
+            raise TypeError("namespace")
         stream = self._namespace_match(key)
         if stream is None:
             stream = self.streams[key] = StreamContext(key, None, None, refusal=UNKNOWN_STREAM_REASON)

@@ -150,3 +150,35 @@ def test_records_nested_too_deeply_are_rejected_and_the_rest_delivered(tmp_path,
     assert "rejected record 2 of stream 'users': schema: invalid, and a value is nested too deeply to say where" in warnings
     [state] = result.states
     assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 2.0}
+
+
+def test_messages_with_fields_of_the_wrong_type_are_malformed_not_fatal(tmp_path, emulator):
+    """Found by feeding every field of RECORD and STATE messages numbers, lists and objects:
+    each of these ended the sync with a system error."""
+    good = record_message((None, "users"), record_data(1, (None, "users")), 1732262400000)
+    lines = [
+        good,
+        {"type": "STATE", "state": {"type": "STREAM", "stream": 1}},  # line 2
+        {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": [1]}}},  # line 3
+        {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "users", "namespace": [1]}}}},
+        {"type": "RECORD", "record": {"stream": "users", "namespace": [1], "data": {"user_id": "u"}}},  # line 5
+        {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"}}, "destinationStats": 1}},
+    ]
+    path = write_messages(tmp_path / "in.jsonl", lines)
+    catalog = configured_catalog([(None, "users")])
+    config = connector_config("thrivestack", emulator.url, top={"max_rejected_ratio": 1})
+    result = run_cli(write_args(tmp_path, config, catalog), path)
+
+    assert result.returncode == 0 and result.traces == []
+    assert len(emulator.accepted("thrivestack")) == 1
+    warnings = result.logs("WARN")
+    for expected in (
+        "input line 2 is not a valid Airbyte message (STATE message of type STREAM without a stream_descriptor naming its stream)",
+        "input line 3 is not a valid Airbyte message (STATE message of type STREAM without a stream_descriptor naming its stream)",
+        "input line 4 is not a valid Airbyte message (STATE message whose stream_descriptor's namespace is not a string)",
+        "input line 5 is not a valid Airbyte message (RECORD message whose namespace is not a string)",
+    ):
+        assert expected + "; skipped and counted" in warnings
+    [state] = result.states  # its destinationStats, not an object, replaced by ours
+    assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 0.0}
+    assert "4 malformed input lines" in result.final_log

@@ -2,6 +2,7 @@
 
 import copy
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,6 +175,11 @@ def test_stream_of_state():
     assert stream_of_state(stream_state("users", 1)["state"]) == (None, "users")
     assert stream_of_state(global_state(1)["state"]) is None
     assert stream_of_state(legacy_state(1)["state"]) is None
+    for stream in (1, "users", {}, {"stream_descriptor": []}, {"stream_descriptor": {"name": 5}}):
+        with pytest.raises(ValueError, match="without a stream_descriptor naming its stream"):
+            stream_of_state({"type": "STREAM", "stream": stream})
+    with pytest.raises(ValueError, match="namespace is not a string"):
+        stream_of_state({"type": "STREAM", "stream": {"stream_descriptor": {"name": "u", "namespace": 1}}})
 
 
 # ---- a property: any input, any settlement order -------------------------------------------
