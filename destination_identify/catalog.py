@@ -57,12 +57,17 @@ def load_streams(catalog: Any, warn, vendor: Any = None) -> dict[tuple[str | Non
         raise ConfigError("the configured catalog must be an object with a 'streams' list")
     streams = {}
     operations = None
-    for configured in catalog["streams"]:
-        stream = configured.get("stream") or {}
+    for number, configured in enumerate(catalog["streams"]):
+        stream = configured.get("stream") if isinstance(configured, Mapping) else None
+        if not isinstance(stream, Mapping):
+            raise ConfigError(f"the configured catalog's stream {number + 1} has no 'stream' object")
         name = stream.get("name")
         if not isinstance(name, str):
             raise ConfigError("a configured stream has no name")
-        key = (stream.get("namespace") or None, name)
+        namespace = stream.get("namespace") or None
+        if namespace is not None and not isinstance(namespace, str):
+            raise ConfigError(f"stream '{name}' has a namespace that is not a string")
+        key = (namespace, name)
         mode = configured.get("destination_sync_mode", "append")
         if mode not in SUPPORTED_SYNC_MODES and mode not in RECORDLESS_SYNC_MODES:
             raise ConfigError(unsupported_mode(name, mode))

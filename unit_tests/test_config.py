@@ -1,5 +1,7 @@
 """parse_config and load_streams: defaults, unknown keys with hints, URL rules, sync modes."""
 
+import re
+
 import pytest
 
 from destination_identify.catalog import load_streams
@@ -210,6 +212,20 @@ def test_overwrite_is_accepted_for_clear_data_but_its_records_are_refused():
         "stream 'users' is configured as overwrite: accepted for Airbyte's Clear data, which sends no records; "
         "a record of it stops the sync (identify calls cannot delete users)"
     ]
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (None, "the configured catalog's stream 1 has no 'stream' object"),
+        ({"stream": 1, "destination_sync_mode": "append"}, "the configured catalog's stream 1 has no 'stream' object"),
+        ({"stream": {"name": "users", "namespace": [1]}}, "stream 'users' has a namespace that is not a string"),
+        ({"stream": {"name": 5}}, "a configured stream has no name"),
+    ],
+)
+def test_catalog_entries_of_the_wrong_shape_are_config_errors(entry, message):
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        load_streams(catalog(entry), warn=lambda text: None)
 
 
 def test_a_sync_mode_that_is_never_honoured_is_a_config_error():
