@@ -12,8 +12,7 @@ class LineReader:
     def __init__(self, fd: int, chunk_size: int = 1 << 20) -> None:
         self._fd = fd
         self._chunk_size = chunk_size
-        self._tail = b""  # the start of a line whose end has not arrived yet
-        self._long_line: list[bytes] = []  # the parts of a line longer than a read, joined once it ends
+        self._unfinished: list[bytes] = []  # the start of a line whose end has not arrived, in parts
         self.eof = False
 
     def read(self, timeout: float | None) -> list[bytes] | None:
@@ -28,18 +27,16 @@ class LineReader:
         chunk = os.read(self._fd, self._chunk_size)
         if not chunk:
             self.eof = True
-            tail, self._tail = b"".join(self._long_line) + self._tail, b""
+            tail, self._unfinished = b"".join(self._unfinished), []
             return [tail] if tail.strip() else None
-        if b"\n" not in chunk:  # a pipe gives 64 KiB a read: re-joining a long line each time is quadratic
-            if self._tail:
-                self._long_line.append(self._tail)
-                self._tail = b""
-            self._long_line.append(chunk)
+        if b"\n" not in chunk:  # joined once it ends: a pipe gives 64 KiB a read, re-joining each is quadratic
+            self._unfinished.append(chunk)
             return []
-        if self._long_line:
-            self._long_line.append(self._tail)
-            self._tail, self._long_line = b"".join(self._long_line), []
-        data = self._tail + chunk if self._tail else chunk
-        lines = data.split(b"\n")
-        self._tail = lines.pop()
+        if self._unfinished:
+            self._unfinished.append(chunk)
+            chunk, self._unfinished = b"".join(self._unfinished), []
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if tail:
+            self._unfinished.append(tail)
         return lines
