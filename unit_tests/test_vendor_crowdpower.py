@@ -181,6 +181,7 @@ def test_read_check(status, result):
         (1709294400123, 1709294400),  # epoch milliseconds
         (1709294400, 1709294400),  # epoch seconds
         ("1709294400", 1709294400),
+        ("6000-01-01T00:00:00Z", 127174492800),  # converted once: read twice, it passed for milliseconds
     ],
 )
 def test_a_key_ending_in_at_always_holds_unix_seconds(value, seconds):

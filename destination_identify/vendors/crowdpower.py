@@ -49,13 +49,6 @@ def attribute_key(name: str) -> tuple[str, bool]:
     return key, key.endswith("_at")
 
 
-def attribute_value(value: Any, field: str) -> Any:
-    """Strings, numbers and booleans as they are; ISO-8601 date-times as UNIX seconds."""
-    if value.__class__ is str and is_date_time_text(value):
-        return unix_seconds(value, field)
-    return json_scalar(value, field)
-
-
 def date_attribute(value: Any, field: str) -> int:
     """A key ending in `_at` is CrowdPower's mark of a date, which must be UNIX seconds ("anything
     else is an API error"): dates and epoch milliseconds become seconds too, and a value that is
@@ -67,8 +60,10 @@ def date_attribute(value: Any, field: str) -> int:
 
 
 def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
-    """Flatten `fields` into valid custom attributes; a key two fields would share rejects the record."""
-    flat = flatten(fields, attribute_value)
+    """Flatten `fields` into valid custom attributes (strings, numbers and booleans as they are,
+    date-times as UNIX seconds, each converted once, once its key is known); a key two fields
+    would share rejects the record."""
+    flat = flatten(fields, json_scalar)
     if not flat:
         return
     attributes = customer.setdefault("custom_attributes", {})
@@ -76,6 +71,8 @@ def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
         key, is_date = attribute_key(name)
         if is_date:
             value = date_attribute(value, name)
+        elif value.__class__ is str and is_date_time_text(value):  # a date-time under any key
+            value = unix_seconds(value, name)
         if key in attributes:
             raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
         attributes[key] = value
