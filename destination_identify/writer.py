@@ -33,6 +33,7 @@ IDLE_POLL_SECONDS = 0.05
 UNKNOWN_STREAM_REASON = "stream is not in the configured catalog"
 NOT_SERIALIZABLE = "a value cannot be serialized as JSON"
 TOO_DEEP = "a value is nested too deeply to map"
+TOO_DEEP_TO_EXPLAIN = "schema: invalid, and a value is nested too deeply to say where"
 
 
 class StopRequested(Exception):
@@ -347,7 +348,7 @@ class Writer:
         try:
             reason = "schema: " + stream.validator.explain(data)
         except RecursionError:
-            reason = "schema: invalid, and " + TOO_DEEP.replace("to map", "to say where")
+            reason = TOO_DEEP_TO_EXPLAIN
         self._reject_now(stream, position, reason)
 
     def _report_rejection(self, stream: StreamContext, position: int, reason: str) -> None:

@@ -108,7 +108,7 @@ class Thrivestack(Vendor):
                 sections=("traits", "context"),
                 custom_section="traits",
                 tail=(("timestamp", self._timestamp),),
-                ruled_custom_keys=frozenset(NATIVE_TRAITS),
+                ruled_custom_keys=frozenset(_TRAIT_RULES),  # the keys map_generally converts
             ),
             general=self.map_generally,
         )
