@@ -7,7 +7,8 @@ mapped twice, an empty or malformed source) into a `RecordMapper` whose `map` is
 2. each mapped source is taken out of the record (dots reach into nested objects; a key that
    itself holds the dotted text wins);
 3. with `unmapped_fields: drop`, only the fields that name a canonical field the vendor maps
-   (and the stream's primary key) stay;
+   (the stream's primary key when it stands in for the user id) and, by their own top-level
+   name, the vendor's documented fields (`native_fields`) stay;
 4. the vendor maps the rest, with the mapped canonical values winning over name-based defaults;
 5. values mapped to vendor-native places are put there by the vendor, under its value rules.
 
@@ -76,8 +77,16 @@ class RecordMapper:
         # longest sources first: `profile.mail` is taken before `profile` takes what is left
         self._sources = sorted({rule.source for rule in self.rules}, key=lambda source: -source.count("."))
         canonical_names = frozenset(rule.target for rule in self.rules if rule.canonical)
-        # unmapped_fields: drop keeps only what the vendor's own aliases still map
+        # unmapped_fields: drop keeps only what the vendor's own aliases still map, and the
+        # vendor's documented fields by their own top-level name (Userpilot's reserved `email`
+        # and `name`), unless a rule fills that place from another column
         self._mapped_by_aliases = splitter_for(vendor.canonical_targets() - canonical_names)
+        native_places = {rule.place for rule in self.rules if not rule.canonical}
+        self._kept_by_name = tuple(
+            name
+            for name, (target, _, _) in vendor.native_fields().items()
+            if vendor.native_target(target) not in native_places
+        )
         self.active = bool(self.rules or self.exclude or self.drop_unmapped)
 
     def map(self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None) -> dict:
@@ -99,7 +108,11 @@ class RecordMapper:
             elif value is not None:
                 natives.append((rule.place, value))
         if self.drop_unmapped:
-            data, _ = self._mapped_by_aliases.split(data, user_id_field)
+            kept, _ = self._mapped_by_aliases.split(data, user_id_field)
+            for name in self._kept_by_name:
+                if name in data and name not in kept:
+                    kept[name] = data[name]
+            data = kept
         natives = natives_into_data(self.vendor, data, natives)
         payload = self.vendor.map_record(data, emitted_at, user_id_field, mapped or None)
         place_natives(self.vendor, payload, natives)

@@ -210,6 +210,29 @@ def test_unmapped_drop_for_zaius_keeps_nested_canonical_fields():
     }
 
 
+def test_unmapped_drop_keeps_a_field_named_like_a_documented_vendor_field():
+    """Userpilot's reserved `email` and `name` are no canonical field of Userpilot, but dropping
+    them would lose the two fields its UI shows; Thrivestack's `enrichment_*` traits likewise."""
+    userpilot = mapper("userpilot", unmapped_fields="drop")
+    payload = userpilot.map({"id": 7, "email": "a@x.io", "name": "Ada", "plan": "pro"}, EMITTED, "id")
+    assert payload["metadata"] == {"email": "a@x.io", "name": "Ada"}
+    thrivestack = mapper("thrivestack", unmapped_fields="drop")
+    payload = thrivestack.map({"user_id": "u", "enrichment_github_handle": "ada", "plan": "pro"}, EMITTED, None)
+    assert payload["traits"] == {"enrichment_github_handle": "ada"}
+    zaius = mapper("zaius", unmapped_fields="drop")
+    assert zaius.map({"user_id": "u", "dob_year": 1815, "plan": "x"}, EMITTED, None) == {
+        "attributes": {"customer_id": "u", "dob_year": 1815}
+    }
+
+
+def test_unmapped_drop_does_not_keep_a_documented_field_mapped_from_another_column():
+    """With `mail` mapped to metadata.email, the record's own `email` column is unmapped: dropped,
+    not a collision that rejects the record."""
+    m = mapper("userpilot", unmapped_fields="drop", field_mapping=rules(("mail", "metadata.email")))
+    payload = m.map({"id": 7, "mail": "b@x.io", "email": "a@x.io"}, EMITTED, "id")
+    assert payload["metadata"] == {"email": "b@x.io"}
+
+
 def test_no_controls_is_the_vendor_mapping_unchanged():
     m = mapper("thrivestack")
     data = {"user_id": "u", "email": "a@x.io", "plan": "pro"}
