@@ -93,6 +93,17 @@ class CheckResult:
 COMMON_OPTIONS = frozenset({"vendor", "api_key", "base_url"})
 
 
+def optional_text(options: Mapping[str, Any], key: str, default: str) -> str:
+    """An optional text option: absent, null or empty means `default`; any other non-text value
+    (an empty list or object included) is a config error, never quietly the default."""
+    value = options.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be text")
+    return value
+
+
 def validate_base_url(url: str, option: str = "base_url") -> str:
     """`https://` only, except loopback hosts (the emulator in tests and demos)."""
     parts = urlsplit(url)
@@ -184,10 +195,7 @@ class Vendor:
                 "api_key contains a character an HTTP header cannot carry (a line break, a control or a "
                 "non-ASCII character); copy the key again"
             )
-        base_url = options.get("base_url") or self.default_url()
-        if not isinstance(base_url, str):
-            raise ConfigError("base_url must be a string")
-        self.base_url = validate_base_url(base_url)
+        self.base_url = validate_base_url(optional_text(options, "base_url", "") or self.default_url())
 
     def default_url(self) -> str:
         return self.default_base_url

@@ -89,7 +89,9 @@ class CrowdPower(Vendor):
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
-        update_session = options.get("update_session", False)
+        update_session = options.get("update_session")
+        if update_session is None:
+            update_session = False
         if not isinstance(update_session, bool):
             raise ConfigError("update_session must be true or false")
         self.update_session = update_session

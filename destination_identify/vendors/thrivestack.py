@@ -20,6 +20,7 @@ from destination_identify.vendors.base import (
     HttpCall,
     Vendor,
     Verdict,
+    optional_text,
     vendor_message,
 )
 
@@ -97,7 +98,7 @@ class Thrivestack(Vendor):
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
-        self.auth_method = options.get("auth_method") or "bearer"
+        self.auth_method = optional_text(options, "auth_method", "bearer")
         if self.auth_method not in AUTH_METHODS:
             raise ConfigError(f"auth_method must be one of {', '.join(AUTH_METHODS)}")
         self._last_emitted: tuple[Any, str] = (None, "")

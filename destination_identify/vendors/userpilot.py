@@ -25,6 +25,7 @@ from destination_identify.vendors.base import (
     Retry,
     Vendor,
     Verdict,
+    optional_text,
 )
 
 ENVIRONMENT_HOSTS = {"analytex": "https://analytex.userpilot.io", "analytex-eu": "https://analytex-eu.userpilot.io"}
@@ -51,14 +52,16 @@ class Userpilot(Vendor):
     extra_options = frozenset({"environment", "mode", "job_poll_interval_seconds"})
 
     def __init__(self, options: Mapping[str, Any]) -> None:
-        self.environment = options.get("environment") or "analytex"
-        if not isinstance(self.environment, str) or self.environment not in ENVIRONMENT_HOSTS:
+        self.environment = optional_text(options, "environment", "analytex")
+        if self.environment not in ENVIRONMENT_HOSTS:
             raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENT_HOSTS)}")
         super().__init__(options)
-        self.mode = options.get("mode") or "bulk"
+        self.mode = optional_text(options, "mode", "bulk")
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}")
-        interval = options.get("job_poll_interval_seconds", 5)
+        interval = options.get("job_poll_interval_seconds")
+        if interval is None:
+            interval = 5
         if not isinstance(interval, (int, float)) or isinstance(interval, bool) or interval <= 0:
             raise ConfigError("job_poll_interval_seconds must be a positive number")
         self.job_poll_interval_seconds = float(interval)
