@@ -60,5 +60,11 @@ def test_the_users_own_glibc_settings_are_left_alone(setting):
 
 
 def test_elsewhere_nothing_is_changed(monkeypatch):
+    """Not even looked up: the C library (the boundary) is never loaded, so mallopt is never called."""
+    import ctypes
+
+    loaded = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: loaded.append(args))
     monkeypatch.setattr(platform, "system", lambda: "Darwin")
     assert keep_bodies_on_heap() is False
+    assert loaded == []
