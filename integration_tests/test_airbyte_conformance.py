@@ -549,10 +549,12 @@ def test_dockerfile_install_steps_give_a_working_entrypoint(tmp_path):
     specs = [m["spec"] for m in messages if m.get("type") == "SPEC"]
     assert len(specs) == 1
     assert specs[0]["connectionSpecification"] == CONNECTION_SPEC
-    # The entrypoint ran the installed package, not the copied sources.
+    # The entrypoint ran the installed package, not the copied sources: its interpreter, in its
+    # folder and environment, imports the package from the virtualenv. (-P: like a console
+    # script, and unlike `python -c`, it does not put the current folder on sys.path.)
     where = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import destination_identify; print(destination_identify.__file__)"],
-        cwd=venv, capture_output=True, text=True, check=True,
+        [str(venv / "bin" / "python"), "-P", "-c", "import destination_identify; print(destination_identify.__file__)"],
+        cwd=workdir, env=run_env, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert Path(where).is_relative_to(venv), where
 

@@ -78,3 +78,4 @@ def test_sigkill_at_random_moments_never_leaves_a_state_ahead_of_its_records(tmp
         assert set(accepted_ids(emulator)) == set(valid_ids), context
         outcomes.append(len(echoed))
     print(f"crash seed {seed}: STATEs echoed before each kill: {outcomes} of {len(expected_states)}")
+    assert any(outcomes), f"seed {seed}: no kill came after a STATE, so no echoed STATE was checked"
