@@ -16,7 +16,8 @@ each vendor's auth header (`Bearer`, `x-api-key`, `Token`), Zaius public/private
 success codes (200, 202), error status codes and body shapes, documented size limits, rate
 limits (Zaius 10 requests/second, Userpilot 600/minute, no Retry-After), Userpilot's
 asynchronous bulk jobs with only one job running at a time, and which values each vendor
-accepts (scalars only, where the vendor says so). Where the documents leave something open
+accepts (scalars only, where the vendor says so; for Zaius, optionally, only the fields an
+account's schema has). Where the documents leave something open
 (CrowdPower batch limits, for instance) the limit is a constructor argument.
 
 For tests it adds: "poison" user ids the vendor refuses, scripted faults (status codes with
@@ -57,6 +58,11 @@ CONTROL_PREFIX = "/__emulator__/"
 THRIVESTACK_MAX_EVENTS = 1_000
 THRIVESTACK_MAX_BYTES = 2_000_000
 ZAIUS_MAX_OBJECTS = 500
+# ODP's default profile fields (vendor-facts); any other field must exist in the account's schema.
+ZAIUS_DEFAULT_FIELDS = frozenset({
+    "first_name", "last_name", "gender", "timezone", "image_url", "phone", "street1", "street2", "city", "state",
+    "zip", "country", "dob_day", "dob_month", "dob_year", "email", "vuid", "zaius_id",
+})
 USERPILOT_MAX_BULK_USERS = 10_000
 USERPILOT_API_VERSION = "2020-09-22"
 
@@ -226,6 +232,7 @@ class VendorEmulator:
         zaius_rate_per_second: int = 10,
         crowdpower_max_customers: int = 500,
         crowdpower_max_bytes: int = 1_000_000,
+        zaius_custom_fields: Optional[frozenset[str]] = None,
     ):
         self.api_key = api_key
         self.zaius_public_key = api_key.rsplit(".", 1)[0] if "." in api_key else api_key
@@ -238,6 +245,9 @@ class VendorEmulator:
         self.zaius_rate_per_second = zaius_rate_per_second
         self.crowdpower_max_customers = crowdpower_max_customers
         self.crowdpower_max_bytes = crowdpower_max_bytes
+        # None: every field exists (most tests send custom data freely); a set: the account's
+        # custom fields, and a profile with any other field is refused (its row named).
+        self.zaius_custom_fields = None if zaius_custom_fields is None else frozenset(zaius_custom_fields)
         self.poison_user_ids: set[str] = set()
 
         self._lock = threading.Lock()
@@ -646,6 +656,11 @@ def _zaius_item_problem(emu: VendorEmulator, item: Any) -> Optional[str]:
     for name, value in attributes.items():
         if value is not None and not _is_scalar(value):
             return f"Field `{name}` must be a string, number or boolean"
+    if emu.zaius_custom_fields is not None:
+        known = ZAIUS_DEFAULT_FIELDS | emu.zaius_custom_fields | set(emu.zaius_identifiers)
+        unknown = sorted(name for name in attributes if name not in known)
+        if unknown:
+            return f"Field `{unknown[0]}` does not exist in the account's schema"
     if any(emu._is_poisoned(value) for value in attributes.values()):
         return "Profile rejected by the vendor"
     return None

@@ -11,6 +11,7 @@ import pytest
 
 from integration_tests import payloads
 from integration_tests.cli import (
+    EMITTED_AT,
     USERS,
     LiveCli,
     build_scenario,
@@ -18,7 +19,10 @@ from integration_tests.cli import (
     connector_config,
     run_cli,
     wait_until,
+    record_message,
+    state_message,
     write_args,
+    write_messages,
 )
 
 FAULTS = [
@@ -208,3 +212,28 @@ def test_a_userpilot_bulk_post_that_times_out_is_waited_out_not_failed(tmp_path,
     # The timed-out job and the re-sent one both completed: every row, twice (at least once).
     expected = expected_ids("userpilot", "bulk", scenario.valid)
     assert ids("userpilot", emulator.accepted("userpilot", "bulk")) == expected + expected
+
+
+def test_a_zaius_field_missing_from_the_account_schema_costs_only_its_rows(tmp_path, make_emulator):
+    """ODP takes only fields that exist in the account's schema and names each profile it refuses
+    (400 detail.invalids): those rows are rejected with ODP's words, the rest are delivered, and
+    the STATE's counts say so."""
+    emulator = make_emulator(zaius_custom_fields={"plan"})
+    rows = [{"user_id": f"u{i}", "email": f"user{i}@example.com", "plan": "pro"} for i in range(6)]
+    for i in (1, 4):
+        rows[i]["lifetime_value"] = 120.5
+    messages = [record_message(USERS, data, EMITTED_AT[0]) for data in rows] + [state_message(USERS, 6, 1, 6)]
+    config = connector_config("zaius", emulator.url)
+    result = run_cli(
+        write_args(tmp_path, config, configured_catalog([USERS])), write_messages(tmp_path / "in.jsonl", messages)
+    )
+
+    assert result.returncode == 0
+    assert [state["state"]["destinationStats"] for state in result.states] == [
+        {"recordCount": 4.0, "rejectedRecordCount": 2.0}
+    ]
+    delivered = sorted(profile["attributes"]["customer_id"] for profile in emulator.accepted("zaius"))
+    assert delivered == ["u0", "u2", "u3", "u5"]
+    reason = "Zaius refused the row: Field `lifetime_value` does not exist in the account's schema"
+    rejections = [text for text in result.logs("WARN") if text.startswith("rejected record")]
+    assert rejections == [f"rejected record {n} of stream 'crm.users': {reason}" for n in (2, 5)]

@@ -153,6 +153,21 @@ def test_zaius_poisoned_rows_are_listed_by_index(emu):
     assert emu.stats()["accepted_count"]["zaius"] == 2
 
 
+def test_zaius_with_an_account_schema_refuses_fields_it_does_not_have():
+    """Default fields and identifiers always exist; custom ones only if the account created them."""
+    with VendorEmulator(KEY, zaius_custom_fields={"plan"}) as emu:
+        rows = [
+            {"attributes": {"customer_id": "ok-0", "first_name": "Ada", "dob_year": 1815, "plan": "pro"}},
+            {"attributes": {"customer_id": "bad-1", "plan": "pro", "seats": 3}},
+        ]
+        status, _, body = call(emu, "POST", "/v3/profiles", rows, ZAIUS)
+        assert status == 400
+        assert body["detail"]["invalids"] == [
+            {"event": 1, "message": "Field `seats` does not exist in the account's schema"}
+        ]
+        assert call(emu, "POST", "/v3/profiles", rows[:1], ZAIUS)[0] == 202
+
+
 def test_zaius_rate_limit_per_second():
     with VendorEmulator(KEY, zaius_rate_per_second=2) as emu:
         statuses = [call(emu, "POST", "/v3/profiles", {"attributes": {"vuid": "v"}}, ZAIUS)[0] for _ in range(3)]
