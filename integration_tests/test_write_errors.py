@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from integration_tests.cli import (
+    API_KEY,
     USERS,
     build_scenario,
     configured_catalog,
@@ -144,3 +145,16 @@ def test_too_many_rejected_records_stop_the_sync_with_a_config_error(tmp_path, e
     }
     assert result.states == []  # the first STATE's batch was never sent, so it never came out
     assert emulator.stats()["requests"] == 0
+
+
+def test_a_key_pasted_with_spaces_is_masked_as_sent_when_a_vendor_echoes_it(tmp_path, emulator):
+    """The key is sent stripped of the spaces around it, so that stripped form is what a vendor
+    can echo: `write` masks it too, not only the key as written in the config."""
+    emulator.inject({"status": 401, "body": {"message": f"unknown token {API_KEY}"}}, path="/api/identify")
+    config = connector_config("thrivestack", emulator.url, api_key=f"  {API_KEY}\n")
+    scenario = build_scenario(10, 10, streams=(USERS,))
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), scenario.write(tmp_path / "in.jsonl"))
+    assert only_trace(result) == {
+        "failure_type": "config_error",
+        "message": "Thrivestack rejected the API key (401): unknown token ****",
+    }

@@ -82,7 +82,45 @@ def test_429_503_and_a_dropped_connection_are_retried_then_succeed():
     assert harness.time.sleeps == [7.0, 1.0, 2.0]
     assert (harness.counters.requests, harness.counters.retries, harness.counters.rate_limited) == (4, 3, 1)
     assert harness.warnings[0] == "Thrivestack answered 429; retry 1 of 3 in 7.00s"
-    assert harness.pacer.interval < 0.1  # slowed after the 429, recovering after success
+    assert 0 < harness.pacer.interval < 0.1  # slowed after the 429, recovering after success
+
+
+GENERIC_STATUSES = [
+    # status -> the verdict's kind: retried (timeouts, conflicts, too early, rate limits, 5xx),
+    # refused (content: the batch is halved to find its rows), fatal (a key, a URL, the unknown)
+    (408, "Retry"), (409, "Retry"), (425, "Retry"), (429, "Retry"), (500, "Retry"), (503, "Retry"),
+    (400, "BatchRefused"), (413, "BatchRefused"), (422, "BatchRefused"),
+    (401, "Fatal"), (403, "Fatal"), (404, "Fatal"), (418, "Fatal"), (302, "Fatal"),
+]
+
+
+@pytest.mark.parametrize("name", ["thrivestack", "crowdpower", "zaius"])
+@pytest.mark.parametrize(("status", "kind"), GENERIC_STATUSES)
+def test_each_status_gets_its_generic_meaning(name, status, kind):
+    """(Userpilot's 409 is its own: a bulk job already running, waited for.) A 413 retried would
+    stop the sync after max_retries where halving delivers; a 409 taken as fatal would stop it."""
+    verdict = vendor(name).read_response(status, b'{"message": "no"}', {"retry-after": "3"}, 10)
+    assert type(verdict).__name__ == kind
+    if kind == "Retry":
+        assert verdict.retry_after == "3" and verdict.rate_limited == (status == 429)
+    if status in (418, 302):
+        assert verdict.failure_type == "system_error"
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "caps"),
+    [
+        ("thrivestack", {}, (1000, 2_000_000)),  # the identify page: 1,000 events or 2 MB
+        ("crowdpower", {}, (500, 1_000_000)),  # none documented: our conservative choice
+        ("zaius", {}, (500, 4_000_000)),  # 500 objects per request
+        ("userpilot", {"mode": "bulk"}, (10_000, 5_000_000)),  # 10,000 users per job
+        ("userpilot", {"mode": "realtime"}, (1, 1_000_000)),  # one user per call
+    ],
+)
+def test_batch_caps_are_the_documented_ones(name, options, caps):
+    """A cap above the vendor's turns every full batch into a 400 or 413, halved row by row."""
+    limits = vendor(name, **options).limits
+    assert (limits.max_records, limits.max_bytes) == caps
 
 
 def test_gives_up_after_the_attempts_with_a_transient_error_naming_vendor_and_status():

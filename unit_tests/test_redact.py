@@ -10,6 +10,7 @@ from destination_identify.vendors.base import vendor_message
 
 def test_patterns_mask_emails_and_phone_like_numbers():
     assert redact_vendor_text("bad <ada@example.com> and +1 (555) 000-0001") == "bad <<email>> and <number>"
+    assert redact_vendor_text("phone 555-1234 refused") == "phone <number> refused"  # a local number too
     # the local part takes in the path before it: more is masked, never less
     assert mask_emails("$.contacts.ada.lovelace@example.com: expected integer") == "<email>: expected integer"
 
