@@ -20,6 +20,9 @@ MAIN_REQUIREMENTS = [
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "hypothesis>=6.100",
+    # A test that hangs (a retry loop that never ends, say) fails with its name instead of
+    # holding CI until its own limit.
+    "pytest-timeout>=2.3,<3",
     # Airbyte conformance (integration_tests/test_airbyte_conformance.py):
     # PyAirbyte drives the connector as a real client (heavy: ~3 min and ~850 MB to install).
     "airbyte>=0.71.3,<0.72",
