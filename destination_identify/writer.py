@@ -238,7 +238,10 @@ class Writer:
         return None
 
     def _too_large(self, item: bytes) -> str:
-        return f"too large: {len(item)} bytes, over the vendor's {self.vendor.limits.max_bytes} byte request cap"
+        """Counts the request's own bytes too (Thrivestack's `[` and `]`): an item just under the
+        cap still cannot go."""
+        alone = len(item) + self.vendor.limits.max_bytes - self.builder.max_item_bytes
+        return f"too large: {alone} bytes as a request of its own, over the vendor's {self.vendor.limits.max_bytes} byte cap"
 
     def _handle_state(self, message: dict, line_number: int) -> None:
         state = message.get("state")

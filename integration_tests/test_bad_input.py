@@ -182,3 +182,112 @@ def test_messages_with_fields_of_the_wrong_type_are_malformed_not_fatal(tmp_path
     [state] = result.states  # its destinationStats, not an object, replaced by ours
     assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 0.0}
     assert "4 malformed input lines" in result.final_log
+
+
+def test_records_and_states_of_another_namespace_are_not_taken_for_the_catalogs_stream(tmp_path, emulator):
+    """The catalog has `crm.users`; `sales.users` is another stream (only a missing namespace
+    matches by name), so its records are rejected as unknown, never upserted as crm's users."""
+    sales_users = ("sales", USERS[1])
+    rows = [record_data(i) for i in range(2)]
+    messages = [record_message(sales_users, row, 1732262400000) for row in rows] + [state_message(sales_users, 2, 1, 2)]
+    path = write_messages(tmp_path / "in.jsonl", messages)
+    config = connector_config("thrivestack", emulator.url)
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), path)
+
+    assert result.returncode == 0
+    assert emulator.accepted("thrivestack") == []
+    assert result.logs("WARN")[:2] == [
+        f"rejected record {n} of stream 'sales.users': stream is not in the configured catalog" for n in (1, 2)
+    ]
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 0.0, "rejectedRecordCount": 2.0}
+
+
+def test_an_empty_namespace_is_no_namespace_in_the_catalog_records_and_states(tmp_path, emulator):
+    """Sources write `""` for no namespace: a catalog stream with `""`, records naming `crm` or
+    none, and a STATE with `""` all meet as one stream, so the STATE counts all its records."""
+    catalog = configured_catalog([USERS])
+    catalog["streams"][0]["stream"]["namespace"] = ""
+    rows = [record_data(i) for i in range(3)]
+    messages = [record_message(USERS, rows[0], 1732262400000)]
+    messages += [record_message((None, USERS[1]), row, 1732262400000) for row in rows[1:]]
+    state = state_message((None, USERS[1]), 3, 1, 3)
+    state["state"]["stream"]["stream_descriptor"]["namespace"] = ""
+    path = write_messages(tmp_path / "in.jsonl", messages + [state])
+    result = run_cli(write_args(tmp_path, connector_config("thrivestack", emulator.url), catalog), path)
+
+    assert result.returncode == 0
+    assert [event["user_id"] for event in emulator.accepted("thrivestack")] == [user_key_of(row) for row in rows]
+    [echoed] = result.states
+    assert echoed["state"]["destinationStats"] == {"recordCount": 3.0, "rejectedRecordCount": 0.0}
+
+
+def test_blank_lines_are_not_malformed_messages(tmp_path, emulator):
+    rows = [record_data(i) for i in range(2)]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b"\n"
+        + json.dumps(record_message(USERS, rows[0], 1732262400000)).encode()
+        + b"\r\n\r\n  \n"
+        + json.dumps(record_message(USERS, rows[1], 1732262400000)).encode()
+        + b"\n\n"
+    )
+    result = run_cli(write_args(tmp_path, connector_config("thrivestack", emulator.url), configured_catalog([USERS])), path)
+
+    assert result.returncode == 0
+    assert len(emulator.accepted("thrivestack")) == 2
+    assert not any(text.startswith("input line") for text in result.logs("WARN"))
+    assert result.final_log.endswith("; 0 malformed input lines")
+
+
+def malformed_then_valid(path, malformed: int, valid: int):
+    rows = [record_data(i) for i in range(valid)]
+    with open(path, "wb") as handle:
+        handle.write(b'{"type": "RECORD", "record": "no object"}\n' * malformed)
+        for row in rows:
+            handle.write(json.dumps(record_message(USERS, row, 1732262400000)).encode() + b"\n")
+    return path
+
+
+def test_malformed_lines_count_toward_the_rejected_ratio_as_read_and_rejected(tmp_path, emulator):
+    """150 malformed lines alone: 150 of 150 rejected, over the default 0.1, so the sync stops."""
+    path = malformed_then_valid(tmp_path / "in.jsonl", 150, 0)
+    result = run_cli(write_args(tmp_path, connector_config("thrivestack", emulator.url), configured_catalog([USERS])), path)
+
+    assert result.returncode == 1
+    [trace] = result.traces
+    assert trace["trace"]["error"]["failure_type"] == "config_error"
+    assert trace["trace"]["error"]["message"].startswith("100 of the first 100 records were rejected")
+
+
+def test_malformed_lines_and_records_make_one_ratio(tmp_path, emulator):
+    """60 malformed lines then 100 records: at most 60 of 160, under 0.5, so the sync goes on
+    (counting the lines as rejected but not as read would make it 60 of 100 and stop it)."""
+    path = malformed_then_valid(tmp_path / "in.jsonl", 60, 100)
+    config = connector_config("thrivestack", emulator.url, top={"max_rejected_ratio": 0.5})
+    result = run_cli(write_args(tmp_path, config, configured_catalog([USERS])), path)
+
+    assert result.returncode == 0, result.traces
+    assert len(emulator.accepted("thrivestack")) == 100
+    assert result.final_log.endswith("; 60 malformed input lines")
+
+
+def test_a_record_as_large_as_a_request_may_be_is_sent_and_one_byte_more_is_rejected(tmp_path, emulator):
+    """Thrivestack takes 2,000,000 bytes a request: an event of 1,999,998 bytes (with `[` and `]`)
+    goes alone, and is accepted; one of 1,999,999 bytes could never go, so it is rejected."""
+    def event_of(blob_length):
+        return {"user_id": "u1", "traits": {"blob": "x" * blob_length}, "timestamp": "2024-11-22T08:00:00.000Z"}
+
+    fitting = 1_999_998 - len(json.dumps(event_of(0), separators=(",", ":")))
+    assert len(json.dumps(event_of(fitting), separators=(",", ":"))) == 1_999_998
+    records = [{"user_id": "u1", "blob": "x" * fitting}, {"user_id": "u2", "blob": "x" * (fitting + 1)}]
+    path = write_messages(tmp_path / "in.jsonl", [record_message(USERS, data, 1732262400000) for data in records])
+    result = run_cli(write_args(tmp_path, connector_config("thrivestack", emulator.url), configured_catalog([USERS])), path)
+
+    assert result.returncode == 0
+    assert emulator.accepted("thrivestack") == [event_of(fitting)]
+    assert emulator.stats()["requests"] == 1
+    assert result.logs("WARN") == [
+        "rejected record 2 of stream 'crm.users': too large: 2000001 bytes as a request of its own, over the "
+        "vendor's 2000000 byte cap"
+    ]

@@ -1,9 +1,12 @@
 """Vendor text is masked before it is logged: emails and long numbers by pattern, the values we
 sent by value, and a raw body is masked before it is cut."""
 
+import io
+
 import orjson
 
 from destination_identify.destination import mask_secrets
+from destination_identify.output import Output
 from destination_identify.redact import mask_emails, redact_vendor_text, scrub_sent_values
 from destination_identify.vendors.base import vendor_message
 
@@ -45,3 +48,10 @@ def test_sent_values_are_masked_after_the_vendor_text_is_tidied_and_cut():
     scrubbed = scrub_sent_values(tidied, [item])
     assert scrubbed.startswith("bad address=<value> for ") and scrubbed.endswith(" name=<value>…")
     assert "Augusta" not in scrubbed and "London" not in scrubbed
+
+
+def test_an_error_trace_masks_secrets_in_its_message_and_its_internal_message():
+    stream = io.BytesIO()
+    Output(stream, secrets=["s3cr3tKey"]).error_trace("bad s3cr3tKey", "system_error", "at x: s3cr3tKey")
+    error = orjson.loads(stream.getvalue())["trace"]["error"]
+    assert error == {"message": "bad ****", "failure_type": "system_error", "internal_message": "at x: ****"}

@@ -1,0 +1,34 @@
+"""Per-stream reports: each stream counts its own rejection reasons, at most 50 distinct ones."""
+
+from destination_identify.catalog import MAX_DISTINCT_REASONS, StreamContext
+from destination_identify.ledger import stream_of_state
+
+
+def context(name):
+    return StreamContext((None, name), None, None)
+
+
+def test_each_stream_counts_only_its_own_reasons():
+    users, contacts = context("users"), context("contacts")
+    for _ in range(3):
+        users.count_reason("schema: $.seats: expected integer")
+    assert users.reasons == {"schema: $.seats: expected integer": 3}
+    assert contacts.reasons == {}
+
+
+def test_past_fifty_distinct_reasons_the_rest_are_counted_together():
+    users = context("users")
+    for number in range(MAX_DISTINCT_REASONS + 1):
+        users.count_reason(f"reason {number}")
+    users.count_reason("reason 0")
+    assert MAX_DISTINCT_REASONS == 50
+    assert len(users.reasons) == 51
+    assert users.reasons["(other reasons)"] == 1 and users.reasons["reason 0"] == 2
+    assert "reason 50" not in users.reasons
+
+
+def test_an_empty_namespace_in_a_state_is_no_namespace():
+    """As in the catalog and in records: `""` and absent mean the same, so the STATE is matched to
+    the stream whose records it covers."""
+    state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "users", "namespace": ""}}}
+    assert stream_of_state(state) == (None, "users")
