@@ -8,7 +8,7 @@ mapped twice, an empty or malformed source) into a `RecordMapper` whose `map` is
    itself holds the dotted text wins);
 3. with `unmapped_fields: drop`, only the fields that name a canonical field the vendor maps
    (the stream's primary key when it stands in for the user id) and, by their own top-level
-   name, the vendor's documented fields (`native_fields`) stay;
+   name, the vendor's documented fields (`native_fields`, `own_names`) stay;
 4. the vendor maps the rest, with the mapped canonical values winning over name-based defaults;
 5. values mapped to vendor-native places are put there by the vendor, under its value rules.
 
@@ -78,15 +78,16 @@ class RecordMapper:
         self._sources = sorted({rule.source for rule in self.rules}, key=lambda source: -source.count("."))
         canonical_names = frozenset(rule.target for rule in self.rules if rule.canonical)
         # unmapped_fields: drop keeps only what the vendor's own aliases still map, and the
-        # vendor's documented fields by their own top-level name (Userpilot's reserved `email`
-        # and `name`), unless a rule fills that place from another column
+        # vendor's documented fields by their own top-level name (Userpilot's reserved `email`,
+        # Thrivestack's `enrichment_*` traits), unless a rule fills that place from another
+        # column: (name, the canonical field it fills or None)
         self._mapped_by_aliases = splitter_for(vendor.canonical_targets() - canonical_names)
         native_places = {rule.place for rule in self.rules if not rule.canonical}
         self._kept_by_name = tuple(
-            name
+            (name, None)
             for name, (target, _, _) in vendor.native_fields().items()
             if vendor.native_target(target) not in native_places
-        )
+        ) + tuple((name, field) for name, field in vendor.own_names().items() if field not in canonical_names)
         self.active = bool(self.rules or self.exclude or self.drop_unmapped)
 
     def map(self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None) -> dict:
@@ -109,8 +110,8 @@ class RecordMapper:
                 natives.append((rule.place, value))
         if self.drop_unmapped:
             kept, _ = self._mapped_by_aliases.split(data, user_id_field)
-            for name in self._kept_by_name:
-                if name in data and name not in kept:
+            for name, fills in self._kept_by_name:
+                if name in data and name not in kept and fills not in kept:  # an alias filled it already
                     kept[name] = data[name]
             data = kept
         natives = natives_into_data(self.vendor, data, natives)

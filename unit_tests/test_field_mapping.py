@@ -217,8 +217,18 @@ def test_unmapped_drop_keeps_a_field_named_like_a_documented_vendor_field():
     payload = userpilot.map({"id": 7, "email": "a@x.io", "name": "Ada", "plan": "pro"}, EMITTED, "id")
     assert payload["metadata"] == {"email": "a@x.io", "name": "Ada"}
     thrivestack = mapper("thrivestack", unmapped_fields="drop")
-    payload = thrivestack.map({"user_id": "u", "enrichment_github_handle": "ada", "plan": "pro"}, EMITTED, None)
-    assert payload["traits"] == {"enrichment_github_handle": "ada"}
+    data = {"user_id": "u", "enrichment_github_handle": "ada", "enrichment_first_name": "Ada", "plan": "pro"}
+    payload = thrivestack.map(data, EMITTED, None)
+    assert payload["traits"] == {"enrichment_github_handle": "ada", "enrichment_first_name": "Ada"}
+    # Zaius `zip` is its name for postal_code: kept once, as the alias it also is
+    zaius = mapper("zaius", unmapped_fields="drop")
+    assert zaius.map({"user_id": "u", "zip": "02101"}, EMITTED, None) == {
+        "attributes": {"customer_id": "u", "zip": "02101"}
+    }
+    # a vendor name of a canonical field the record also fills by its own name: the canonical one
+    assert thrivestack.map({"user_id": "u", "first_name": "A", "enrichment_first_name": "B"}, EMITTED, None)[
+        "traits"
+    ] == {"enrichment_first_name": "A"}
     zaius = mapper("zaius", unmapped_fields="drop")
     assert zaius.map({"user_id": "u", "dob_year": 1815, "plan": "x"}, EMITTED, None) == {
         "attributes": {"customer_id": "u", "dob_year": 1815}
