@@ -83,6 +83,17 @@ def test_canonical_targets_per_vendor():
     }
 
 
+def test_a_nested_source_is_taken_before_its_parent_is_mapped_whole():
+    """`profile.mail` -> email and `profile` -> a custom attribute: the email is taken first, the
+    parent carries what is left, whatever order the rules come in."""
+    for pairs in ((("profile", "custom_attributes.profile"), ("profile.mail", "email")),
+                  (("profile.mail", "email"), ("profile", "custom_attributes.profile"))):
+        m = mapper(field_mapping=rules(*pairs))
+        payload = m.map({"user_id": "u", "profile": {"mail": "a@x.io", "plan": "pro"}}, EMITTED, None)
+        assert payload["email"] == "a@x.io"
+        assert payload["custom_attributes"] == {"profile_plan": "pro"}
+
+
 def test_one_source_may_feed_two_targets():
     m = mapper(field_mapping=rules(("mail", "email"), ("mail", "custom_attributes.login")))
     payload = m.map({"user_id": "u", "mail": "a@x.io"}, EMITTED, None)

@@ -1,6 +1,8 @@
 """split_record: canonical fields by alias (top-level and nested), rest by own name, nulls dropped."""
 
 import json
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -162,3 +164,27 @@ def test_compiled_layouts_equal_the_general_path(record, wanted, user_id_field, 
     expected = _ordered(_split_by_definition(record, wanted, user_id_field, mapped))
     assert _ordered(split_record(record, wanted, user_id_field, mapped)) == expected
     assert _ordered(split_record(record, wanted, user_id_field, mapped)) == expected  # the cached splitter
+
+
+# Which alias wins when a record has several, written out (not read from the table): the wrong
+# winner sends another column's value, and for user_id that is another user's profile.
+ALIAS_WINNERS = [
+    ("user_id", ["userId", "user_id"]),
+    ("first_name", ["firstName", "first_name"]),
+    ("last_name", ["lastName", "last_name"]),
+    ("company_id", ["companyId", "company_id"]),
+    ("company_name", ["companyName", "company_name"]),
+    ("street1", ["street", "street1"]),
+    ("postal_code", ["zip", "postalCode", "postal_code"]),
+    ("created_at", ["signedUpAt", "signed_up_at", "createdAt", "created_at"]),
+]
+
+
+@pytest.mark.parametrize(("field", "worst_first"), ALIAS_WINNERS)
+def test_the_best_alias_wins_whatever_the_order_and_the_others_stay_as_custom_data(field, worst_first):
+    for names in (worst_first, list(reversed(worst_first))):
+        record = {name: f"value of {name}" for name in names}
+        canonical, rest = split_record(record, ALL)
+        best = worst_first[-1]
+        assert canonical == {field: f"value of {best}"}
+        assert rest == {name: f"value of {name}" for name in names if name != best}

@@ -1,6 +1,7 @@
 """Value conversions shared by the vendor tables."""
 
 import math
+import time
 
 import pytest
 
@@ -191,3 +192,29 @@ def test_flatten_rejects_two_fields_that_become_one_key_instead_of_losing_one(fi
     with pytest.raises(RecordRejected) as caught:
         flatten(fields, lambda value, name: value)
     assert caught.value.reason == f"two fields flatten to '{key}'; rename one"
+
+
+@pytest.mark.parametrize(
+    "value, iso",
+    [
+        (-315619200000, "1960-01-01T00:00:00.000Z"),  # before 1970, in epoch milliseconds
+        ("-86400", "1969-12-31T00:00:00.000Z"),  # negative epoch seconds, as text
+        (99_999_999_999, "5138-11-16T09:46:39.000Z"),  # the largest number read as seconds
+        (100_000_000_000, "1973-03-03T09:46:40.000Z"),  # the smallest read as milliseconds
+    ],
+)
+def test_epoch_numbers_at_the_edges_of_seconds_and_milliseconds(value, iso):
+    assert iso_utc(value, "created_at") == iso
+
+
+def test_a_date_is_midnight_utc_whatever_the_machines_time_zone(monkeypatch):
+    """The tests run in UTC, like Airbyte's images; a date read in local time would pass there."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert unix_seconds("2024-03-01", "created_at") == 1709251200
+        assert iso_utc("2024-03-01", "created_at") == "2024-03-01T00:00:00.000Z"
+        assert iso_utc("2024-03-01T10:00:00", "created_at") == "2024-03-01T10:00:00.000Z"  # no zone: UTC
+    finally:
+        monkeypatch.undo()  # TZ as it was, then read again
+        time.tzset()

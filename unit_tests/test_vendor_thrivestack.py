@@ -240,3 +240,13 @@ def test_a_custom_field_named_like_a_documented_enrichment_trait_follows_its_rul
         vendor.map_record({"user_id": "u", "enrichment_location": {"city": "Boston"}}, EMITTED_AT, None)
     with pytest.raises(RecordRejected, match=r"^traits\.enrichment_active_at: expected a date or timestamp, got boolean$"):
         vendor.map_record({"user_id": "u", "enrichment_active_at": True}, EMITTED_AT, None)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_user_id_is_rejected_on_the_compiled_path_too(blank):
+    """The first record of a layout compiles it; the second is mapped by the compiled code,
+    whose inline identifier check must refuse what identifier_text refuses."""
+    vendor = thrivestack()
+    for _ in range(2):
+        with pytest.raises(RecordRejected, match="^user_id: empty$"):
+            vendor.map_record({"user_id": blank, "plan": "pro"}, EMITTED_AT, None)
