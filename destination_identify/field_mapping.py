@@ -88,6 +88,7 @@ class RecordMapper:
             for name, (target, _, _) in vendor.native_fields().items()
             if vendor.native_target(target) not in native_places
         ) + tuple((name, field) for name, field in vendor.own_names().items() if field not in canonical_names)
+        self._kept_names = frozenset(name for name, _ in self._kept_by_name)
         self.active = bool(self.rules or self.exclude or self.drop_unmapped)
 
     def map(self, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None) -> dict:
@@ -110,9 +111,10 @@ class RecordMapper:
                 natives.append((rule.place, value))
         if self.drop_unmapped:
             kept, _ = self._mapped_by_aliases.split(data, user_id_field)
-            for name, fills in self._kept_by_name:
-                if name in data and name not in kept and fills not in kept:  # an alias filled it already
-                    kept[name] = data[name]
+            if not self._kept_names.isdisjoint(data):  # most records have none: skip the walk
+                for name, fills in self._kept_by_name:
+                    if name in data and name not in kept and fills not in kept:  # an alias filled it already
+                        kept[name] = data[name]
             data = kept
         natives = natives_into_data(self.vendor, data, natives)
         payload = self.vendor.map_record(data, emitted_at, user_id_field, mapped or None)
