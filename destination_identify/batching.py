@@ -81,14 +81,14 @@ class BatchBuilder:
         self._max_bytes = limits.max_bytes
         self._separator_bytes = separator
         self._separator = len(separator)
-        self._empty = len(prefix) + len(suffix)
-        self.max_item_bytes = limits.max_bytes - self._empty
+        self.overhead_bytes = len(prefix) + len(suffix)  # a request body's own bytes (Thrivestack's `[` `]`)
+        self.max_item_bytes = limits.max_bytes - self.overhead_bytes
         self.run: tuple[Any, int] = (None, -1)  # (stream, epoch) of the items being added
         self.current = self._new_batch()
 
     def _new_batch(self) -> Batch:
         """An empty batch whose first items continue the current run."""
-        batch = Batch(items=PackedItems(self._separator_bytes), body_bytes=self._empty)
+        batch = Batch(items=PackedItems(self._separator_bytes), body_bytes=self.overhead_bytes)
         batch.runs.append((*self.run, 0))
         return batch
 
@@ -115,7 +115,7 @@ class BatchBuilder:
                 current = self.current = self._new_batch()
                 count = 0
         if not count:
-            grown = self._empty + len(item)
+            grown = self.overhead_bytes + len(item)
             current.opened_at = now
         items = current.items
         buffer = items.buffer

@@ -5,6 +5,7 @@ from collections import Counter
 from typing import Any, Callable, Mapping
 
 from destination_identify.errors import ConfigError
+from destination_identify.ledger import stream_key
 from destination_identify.operations import resolve_stream, vendor_operations
 from destination_identify.validation import RecordValidator, SchemaCompileError
 
@@ -64,10 +65,10 @@ def load_streams(catalog: Any, warn, vendor: Any = None) -> dict[tuple[str | Non
         name = stream.get("name")
         if not isinstance(name, str):
             raise ConfigError("a configured stream has no name")
-        namespace = stream.get("namespace") or None
-        if namespace is not None and not isinstance(namespace, str):
-            raise ConfigError(f"stream '{name}' has a namespace that is not a string")
-        key = (namespace, name)
+        try:
+            key = stream_key(stream.get("namespace"), name)
+        except ValueError:
+            raise ConfigError(f"stream '{name}' has a namespace that is not a string") from None
         mode = configured.get("destination_sync_mode", "append")
         if mode not in SUPPORTED_SYNC_MODES and mode not in RECORDLESS_SYNC_MODES:
             raise ConfigError(unsupported_mode(name, mode))

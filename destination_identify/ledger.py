@@ -14,6 +14,15 @@ from collections import defaultdict, deque
 from typing import Any, Hashable
 
 StreamKey = tuple[str | None, str]  # (namespace, name)
+
+
+def stream_key(namespace: Any, name: str) -> StreamKey:
+    """A stream's key as the catalog, records and STATEs all name it: an empty namespace is none.
+    ValueError for a namespace that is not a string."""
+    namespace = namespace or None
+    if namespace is not None and not isinstance(namespace, str):
+        raise ValueError("namespace is not a string")
+    return (namespace, name)
 _FROM_MESSAGE = object()
 
 
@@ -112,7 +121,7 @@ def stream_of_state(state: dict) -> StreamKey | None:
     descriptor = stream.get("stream_descriptor") if isinstance(stream, dict) else None
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("name"), str):
         raise ValueError("of type STREAM without a stream_descriptor naming its stream")
-    namespace = descriptor.get("namespace") or None
-    if namespace is not None and not isinstance(namespace, str):
-        raise ValueError("whose stream_descriptor's namespace is not a string")
-    return (namespace, descriptor["name"])
+    try:
+        return stream_key(descriptor.get("namespace"), descriptor["name"])
+    except ValueError:
+        raise ValueError("whose stream_descriptor's namespace is not a string") from None

@@ -18,7 +18,7 @@ from destination_identify.catalog import StreamContext, load_streams
 from destination_identify.config import REJECTED_RATIO_MIN_RECORDS, ConnectorConfig
 from destination_identify.delivery import BatchOutcome, Deliverer, DeliveryCounters
 from destination_identify.errors import ConfigError, RecordRejected
-from destination_identify.ledger import StateLedger, stream_of_state
+from destination_identify.ledger import StateLedger, stream_key, stream_of_state
 from destination_identify.operations import bind_stream_maps
 from destination_identify.output import Output
 from destination_identify.redact import mask_emails
@@ -170,7 +170,7 @@ class Writer:
             key = (record.get("namespace") or None, name)
             try:
                 stream = contexts.get(key) or self._unknown_stream(key)
-            except TypeError:
+            except (TypeError, ValueError):  # a namespace that cannot be a key, or is not a string
                 self._malformed(line_number, "RECORD message whose namespace is not a string")
                 continue
             stream.read += 1
@@ -194,11 +194,8 @@ class Writer:
                 item = self._exactly(stream, position, line)  # an identifier orjson rounded?
                 if item is None:
                     continue
-            except TypeError:
-                self._reject_now(stream, position, NOT_SERIALIZABLE)
-                continue
-            except RecursionError:  # hundreds of levels deep (orjson parses up to 1,024)
-                self._reject_now(stream, position, TOO_DEEP)
+            except (TypeError, RecursionError) as error:  # recursion: hundreds of levels deep
+                self._reject_now(stream, position, failure_reason(error))
                 continue
             if len(item) > max_item_bytes:
                 self._reject_now(stream, position, self._too_large(item))
@@ -229,18 +226,14 @@ class Writer:
         try:
             mapped = stream.map(data, record.get("emitted_at"), stream.user_id_field)
             return json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        except RecordRejected as rejection:
-            self._reject_now(stream, position, rejection.reason)
-        except (TypeError, ValueError):
-            self._reject_now(stream, position, NOT_SERIALIZABLE)
-        except RecursionError:
-            self._reject_now(stream, position, TOO_DEEP)
+        except (RecordRejected, TypeError, ValueError, RecursionError) as error:
+            self._reject_now(stream, position, failure_reason(error))
         return None
 
     def _too_large(self, item: bytes) -> str:
         """Counts the request's own bytes too (Thrivestack's `[` and `]`): an item just under the
         cap still cannot go."""
-        alone = len(item) + self.vendor.limits.max_bytes - self.builder.max_item_bytes
+        alone = len(item) + self.builder.overhead_bytes
         return f"too large: {alone} bytes as a request of its own, over the vendor's {self.vendor.limits.max_bytes} byte cap"
 
     def _handle_state(self, message: dict, line_number: int) -> None:
@@ -277,10 +270,9 @@ class Writer:
 
     def _unknown_stream(self, key: tuple[str | None, str]) -> StreamContext:
         """A record for a stream missing from the catalog: namespace-less match, else rejected.
-        Remembered either way, so the catalog is scanned once per key. TypeError for a namespace
+        Remembered either way, so the catalog is scanned once per key. ValueError for a namespace
         that is not a string."""
-        if key[0] is not None and not isinstance(key[0], str):
-            raise TypeError("namespace")
+        stream_key(*key)
         stream = self._namespace_match(key)
         if stream is None:
             stream = self.streams[key] = StreamContext(key, None, None, refusal=UNKNOWN_STREAM_REASON)
@@ -472,6 +464,15 @@ def stream_named_in(line: bytes) -> tuple[str | None, str] | None:
                 return None
     name = found.get(b"stream")
     return None if name is None else (found.get(b"namespace") or None, name)
+
+
+def failure_reason(error: Exception) -> str:
+    """Why mapping and serializing a record failed, for its rejection: the mapping's own reason,
+    a value JSON cannot hold (TypeError from orjson; ValueError, e.g. NaN, from json), or a value
+    nested deeper than Python recurses (orjson parses up to 1,024 levels)."""
+    if isinstance(error, RecordRejected):
+        return error.reason
+    return TOO_DEEP if isinstance(error, RecursionError) else NOT_SERIALIZABLE
 
 
 def reason_summary(reasons: Counter, limit: int, separator: str) -> str:

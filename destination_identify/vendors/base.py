@@ -195,7 +195,7 @@ class Vendor:
                 "api_key contains a character an HTTP header cannot carry (a line break, a control or a "
                 "non-ASCII character); copy the key again"
             )
-        self.base_url = validate_base_url(optional_text(options, "base_url", "") or self.default_url())
+        self.base_url = validate_base_url(optional_text(options, "base_url", self.default_url()))
 
     def default_url(self) -> str:
         return self.default_base_url
