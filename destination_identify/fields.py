@@ -48,8 +48,9 @@ NESTED_ALIASES: Mapping[str, Mapping[str, str]] = {
 
 CANONICAL_FIELDS = tuple(TOP_LEVEL_ALIASES)
 # Columns Airbyte adds to tables it loads (`_airbyte_raw_id`, `_airbyte_extracted_at`,
-# `_airbyte_meta`, ...): bookkeeping, never user data, so never sent to a vendor.
-AIRBYTE_INTERNAL_PREFIX = "_airbyte_"
+# `_airbyte_meta`, ...) and to what its sources read (CDC's `_ab_cdc_lsn`, `_ab_cdc_deleted_at`,
+# file sources' `_ab_source_file_url`, ...): bookkeeping, never user data, so never sent.
+AIRBYTE_INTERNAL_PREFIXES = ("_airbyte_", "_ab_")
 
 
 def _rank_tables() -> tuple[dict[str, tuple[str, int]], dict[str, dict[str, tuple[str, int]]]]:
@@ -141,7 +142,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
                 continue
         hit = top.get(key)
         if hit is None:
-            if not key.startswith(AIRBYTE_INTERNAL_PREFIX):
+            if not key.startswith(AIRBYTE_INTERNAL_PREFIXES):
                 rest[key] = value
             continue
         lost = _claim(canonical, source, hit, key, value)
@@ -315,7 +316,7 @@ def plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bo
             continue
         hit = top.get(key)
         if hit is None:
-            routes.append(DROP if drop_internal and key.startswith(AIRBYTE_INTERNAL_PREFIX) else None)
+            routes.append(DROP if drop_internal and key.startswith(AIRBYTE_INTERNAL_PREFIXES) else None)
         elif hit[0] in claimed:
             return None
         else:

@@ -95,13 +95,24 @@ def test_emitted_at_in_seconds_is_read_as_seconds():
     assert thrivestack().map_record({"user_id": "a"}, 1732262400, None)["timestamp"] == "2024-11-22T08:00:00.000Z"
 
 
-def test_airbyte_bookkeeping_columns_are_never_sent():
-    event = thrivestack().map_record(
-        {"user_id": "a", "_airbyte_raw_id": "r1", "_airbyte_extracted_at": 1, "_airbyte_meta": {"changes": []}, "plan": "pro"},
-        1732262400000,
-        None,
-    )
-    assert event["traits"] == {"plan": "pro"}
+@pytest.mark.parametrize("competing", [False, True])  # the compiled layouts, and the general path
+def test_airbyte_bookkeeping_columns_are_never_sent(competing):
+    """Airbyte's `_airbyte_*` columns and its sources' `_ab_*` ones (CDC, file sources)."""
+    record = {
+        "user_id": "a",
+        "_airbyte_raw_id": "r1",
+        "_airbyte_extracted_at": 1,
+        "_airbyte_meta": {"changes": []},
+        "_ab_cdc_lsn": 27304500,
+        "_ab_cdc_updated_at": "2024-02-01T10:05:00Z",
+        "_ab_cdc_deleted_at": None,
+        "_ab_source_file_url": "s3://bucket/users.csv",
+        "plan": "pro",
+    }
+    if competing:
+        record["userId"] = "b"  # two user id aliases: this layout is mapped the general way
+    event = thrivestack().map_record(record, 1732262400000, None)
+    assert event["traits"] == ({"plan": "pro", "userId": "b"} if competing else {"plan": "pro"})
 
 
 @pytest.mark.parametrize(
