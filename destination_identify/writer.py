@@ -34,6 +34,12 @@ UNKNOWN_STREAM_REASON = "stream is not in the configured catalog"
 NOT_SERIALIZABLE = "a value cannot be serialized as JSON"
 TOO_DEEP = "a value is nested too deeply to map"
 TOO_DEEP_TO_EXPLAIN = "schema: invalid, and a value is nested too deeply to say where"
+# Airbyte's CDC sources mark a row deleted in the database with this column.
+CDC_DELETED_AT = "_ab_cdc_deleted_at"
+DELETED_IN_SOURCE = (
+    "deleted in the source (_ab_cdc_deleted_at is set): an identify call cannot delete a user, "
+    "and sending the row would create or refresh one"
+)
 
 
 class StopRequested(Exception):
@@ -53,6 +59,7 @@ class Writer:
         )
         self.counters = DeliveryCounters()
         self.malformed = 0
+        self.deleted_in_source = 0  # rejected, but not a sign of a wrong mapping: outside the ratio
         self._stopping = threading.Event()
         self._started = time.monotonic()
         self._next_progress = self._started + PROGRESS_EVERY_SECONDS
@@ -142,6 +149,7 @@ class Writer:
         max_item_bytes = builder.max_item_bytes
         run_stream, run_epoch = builder.run
         epoch = ledger.epoch
+        deleted_at = CDC_DELETED_AT
         opened = 0  # records batched in this epoch, told to the ledger before its STATE
         for line in lines:
             line_number += 1
@@ -181,6 +189,9 @@ class Writer:
                 continue
             if data.__class__ is not dict:
                 self._reject_now(stream, position, "record data is not a JSON object")
+                continue
+            if data.get(deleted_at) is not None:
+                self._reject_deleted(stream, position)
                 continue
             if stream.validator is not None and not stream.validator.is_valid(data):
                 self._reject_invalid(stream, position, data)
@@ -339,6 +350,10 @@ class Writer:
         self.ledger.rejected_unopened(stream.key)
         self._report_rejection(stream, position, reason)
 
+    def _reject_deleted(self, stream: StreamContext, position: int) -> None:
+        self.deleted_in_source += 1
+        self._reject_now(stream, position, DELETED_IN_SOURCE)
+
     def _reject_invalid(self, stream: StreamContext, position: int, data: dict) -> None:
         try:
             reason = "schema: " + stream.validator.explain(data)
@@ -363,10 +378,11 @@ class Writer:
         self._check_rejected_ratio()
 
     def _check_rejected_ratio(self) -> None:
-        read = self._total("read") + self.malformed
+        """Rows deleted in the source are rejected by design: they count neither way here."""
+        read = self._total("read") + self.malformed - self.deleted_in_source
         if read < REJECTED_RATIO_MIN_RECORDS:
             return
-        rejected = self._total("rejected") + self.malformed
+        rejected = self._total("rejected") + self.malformed - self.deleted_in_source
         if rejected / read > self.config.max_rejected_ratio:
             raise ConfigError(
                 f"{rejected} of the first {read} records were rejected, more than max_rejected_ratio "
