@@ -128,8 +128,9 @@ def parse_timestamp(value: Any, field: str) -> datetime:
 
 
 def _looks_numeric(text: str) -> bool:
+    """Epoch digits: ASCII only ("²".isdigit() is true, and int() refuses it)."""
     body = text[1:] if text[:1] == "-" else text
-    return bool(body) and body.replace(".", "", 1).isdigit()
+    return bool(body) and body.isascii() and body.replace(".", "", 1).isdigit()
 
 
 def unix_seconds(value: Any, field: str) -> int:

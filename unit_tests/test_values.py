@@ -207,6 +207,15 @@ def test_epoch_numbers_at_the_edges_of_seconds_and_milliseconds(value, iso):
     assert iso_utc(value, "created_at") == iso
 
 
+@pytest.mark.parametrize("text", ["²", "1²", "-³", "１２３"])  # superscripts: isdigit() but not int(); full-width digits
+def test_digits_that_are_not_ascii_are_no_epoch_but_a_rejection_with_its_reason(text):
+    """A property test found "²" as a timestamp crash the mapping with a ValueError (a sync-ending
+    'unexpected' error) instead of rejecting the row."""
+    with pytest.raises(RecordRejected) as caught:
+        iso_utc(text, "created_at")
+    assert caught.value.reason == "created_at: not an ISO-8601 date or date-time"
+
+
 def test_a_date_is_midnight_utc_whatever_the_machines_time_zone(monkeypatch):
     """The tests run in UTC, like Airbyte's images; a date read in local time would pass there."""
     monkeypatch.setenv("TZ", "Asia/Tokyo")
