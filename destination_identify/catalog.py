@@ -5,6 +5,7 @@ from collections import Counter
 from typing import Any, Callable, Mapping
 
 from destination_identify.errors import ConfigError
+from destination_identify.fields import names_user_id, tables_for
 from destination_identify.ledger import stream_key
 from destination_identify.operations import resolve_stream, vendor_operations
 from destination_identify.validation import RecordValidator, SchemaCompileError
@@ -15,6 +16,7 @@ SUPPORTED_SYNC_MODES = ("append", "append_dedup")
 # when a record of such a stream arrives.
 RECORDLESS_SYNC_MODES = ("overwrite",)
 MAX_DISTINCT_REASONS = 50
+USER_ID_ALIASES, _ = tables_for(frozenset({"user_id"}))
 
 
 @dataclass(slots=True)  # slots: the write loop reads and counts on it for every record
@@ -113,9 +115,18 @@ def _validator(stream: Mapping, name: str, warn) -> RecordValidator | None:
 
 
 def _user_id_field(configured: Mapping) -> str | None:
-    """A single top-level primary-key column stands in for a missing user id."""
-    key = configured.get("primary_key") or (configured.get("stream") or {}).get("source_defined_primary_key")
+    """A single top-level primary-key column stands in for a missing user id, in streams whose
+    schema has no user id column of its own (records that carry one are checked per layout:
+    fields.names_user_id)."""
+    stream = configured.get("stream") or {}
+    key = configured.get("primary_key") or stream.get("source_defined_primary_key")
     if isinstance(key, list) and len(key) == 1 and isinstance(key[0], list) and len(key[0]) == 1:
         column = key[0][0]
-        return column if isinstance(column, str) else None
+        if not isinstance(column, str):
+            return None
+        schema = stream.get("json_schema")
+        properties = schema.get("properties") if isinstance(schema, Mapping) else None
+        if isinstance(properties, Mapping) and names_user_id(USER_ID_ALIASES, tuple(name for name in properties if name != column)):
+            return None
+        return column
     return None

@@ -17,6 +17,8 @@ from typing import Any, Callable, Mapping
 from destination_identify.errors import RecordRejected
 from destination_identify.fields import (
     MAX_COMPILED_FIELDS,
+    NO_TABLES,
+    AliasTable,
     PER_RECORD,
     PLAIN_SCALARS,
     drop_nulls,
@@ -80,6 +82,7 @@ class CompiledItems:
             place.key for place in shape.placements.values() if place.section == shape.custom_section
         )
         self._by_key_field: dict[str | None, dict[tuple, Any]] = {}
+        self._nested_keys: dict[tuple, frozenset] = {}  # per layout: its fields that are nested objects
         self._compiled = 0
 
     def map_record(
@@ -106,10 +109,12 @@ class CompiledItems:
     def _map_variant(
         self, layouts: dict, layout: tuple, data: Mapping[str, Any], emitted_at: Any, user_id_field: str | None
     ) -> dict | None:
-        nested = self._nested_tables
-        shapes = tuple(
-            tuple(value) if value.__class__ is dict else None for key, value in data.items() if key in nested
-        )
+        nested = self._nested_keys.get(layout)
+        if nested is None:  # once per compiled layout (the caller has one), not per record
+            nested = self._nested_keys[layout] = frozenset(
+                key for key in layout if self._nested_tables.find(key) is not None
+            )
+        shapes = tuple(tuple(value) if value.__class__ is dict else None for key, value in data.items() if key in nested)
         variant = (layout, shapes)
         mapper = layouts.get(variant, _UNSEEN)
         if mapper is _UNSEEN:
@@ -149,17 +154,17 @@ def _compile(
     inner_layouts: dict[int, tuple] = {}
     inner_routes: dict[int, list] = {}
     for index, route in enumerate(routes):
-        if route.__class__ is dict:
+        if route.__class__ is AliasTable:
             value = exemplar[layout[index]]
             inner = tuple(value) if value.__class__ is dict else ()
-            planned = plan_routes(route, {}, inner, drop_internal=False)
+            planned = plan_routes(route, NO_TABLES, inner, drop_internal=False)
             if planned is None or len(inner) > MAX_COMPILED_FIELDS:
                 return None
             inner_layouts[index], inner_routes[index] = inner, planned
     placed = [route for route in routes if route.__class__ is str and route != identifier]
     placed += [name for planned in inner_routes.values() for name in planned if name is not None]
     targets = [(shape.placements[name].section, shape.placements[name].key) for name in placed]
-    custom = [key for key, route in zip(layout, routes) if route is None or route.__class__ is dict]
+    custom = [key for key, route in zip(layout, routes) if route is None or route.__class__ is AliasTable]
     if len(set(targets)) < len(targets) or general_custom_keys.intersection(custom):
         return None  # two fields could land on one key, or a custom field needs the general path
     used = {shape.placements[name].section for name in placed} | ({shape.custom_section} if custom else set())
@@ -240,7 +245,7 @@ def _generate(
     for index, route in enumerate(routes):
         if route.__class__ is str and route != identifier:
             place(f"v{index}", route)
-        elif route.__class__ is dict:
+        elif route.__class__ is AliasTable:
             inner = inner_layouts[index]
             names = [f"n{index}_{position}" for position in range(len(inner))]
             lines += [f"    leftover{index} = None", f"    if v{index}.__class__ is dict:"]
@@ -257,7 +262,7 @@ def _generate(
     for index, (key, route) in enumerate(zip(layout, routes)):
         if route is None:
             lines += keep_lines(f"v{index}", f"{custom}[{key!r}]")
-        elif route.__class__ is dict:
+        elif route.__class__ is AliasTable:
             lines += [
                 f"    if leftover{index} is not None:",
                 f"        if leftover{index}:",

@@ -53,6 +53,44 @@ CANONICAL_FIELDS = tuple(TOP_LEVEL_ALIASES)
 AIRBYTE_INTERNAL_PREFIXES = ("_airbyte_", "_ab_")
 
 
+# A name spelled another way than its alias ranks after every alias as written (EMAIL loses to
+# email), and still before any nested alias (100 and up).
+FOLDED_RANK = 50
+
+
+def fold(name: str) -> str:
+    """A field name without letter case, `_`, `-` or spaces: the same for `first_name`,
+    `FIRST_NAME` (Snowflake, Oracle), `FirstName` (Salesforce) and `first-name`."""
+    return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+class AliasTable(dict):
+    """name -> entry as written; `find` also takes a name spelled another way (see fold), at
+    `folded_entry(entry)`. Lookups run when a layout is compiled, and per field on the general
+    path only, so the fold costs the hot path nothing."""
+
+    __slots__ = ("_folded",)
+
+    def __init__(self, entries: Mapping = (), folded_entry: Any = None) -> None:
+        super().__init__(entries)
+        self._folded: dict[str, Any] = {}
+        for name, entry in self.items():  # best first: the first alias of a folded name keeps it
+            self._folded.setdefault(fold(name), entry if folded_entry is None else folded_entry(entry))
+
+    def find(self, name: str) -> Any:
+        entry = self.get(name)
+        if entry is None:
+            entry = self._folded.get(fold(name))
+        return entry
+
+
+NO_TABLES = AliasTable()
+
+
+def _folded_hit(hit: tuple[str, int]) -> tuple[str, int]:
+    return hit[0], hit[1] + FOLDED_RANK
+
+
 def _rank_tables() -> tuple[dict[str, tuple[str, int]], dict[str, dict[str, tuple[str, int]]]]:
     top = {}
     for canonical, aliases in TOP_LEVEL_ALIASES.items():
@@ -93,11 +131,15 @@ def _keep_in_rest(rest: dict, field: str, value: Any) -> None:
         rest[field] = value
 
 
-def tables_for(wanted: frozenset) -> tuple[dict, dict]:
-    """The alias tables restricted to the canonical names a vendor maps."""
-    top = {alias: hit for alias, hit in _TOP.items() if hit[0] in wanted}
-    nested = {parent: {key: hit for key, hit in keys.items() if hit[0] in wanted} for parent, keys in _NESTED.items()}
-    return top, {parent: keys for parent, keys in nested.items() if keys}
+def tables_for(wanted: frozenset) -> tuple[AliasTable, AliasTable]:
+    """The alias tables restricted to the canonical names a vendor maps, each finding names in
+    any spelling (see fold)."""
+    top = AliasTable({alias: hit for alias, hit in _TOP.items() if hit[0] in wanted}, _folded_hit)
+    nested = {
+        parent: AliasTable({key: hit for key, hit in keys.items() if hit[0] in wanted}, _folded_hit)
+        for parent, keys in _NESTED.items()
+    }
+    return top, AliasTable({parent: keys for parent, keys in nested.items() if keys})
 
 
 def split_record(
@@ -109,9 +151,12 @@ def split_record(
     """Split a record into (canonical values the vendor maps, everything else by its own name).
 
     Only canonical names in `wanted` are taken; the rest stays under the record's own field
-    names. When two aliases carry the same canonical field, the better alias wins and the other
-    stays in the rest, so no value is silently lost. `user_id_field` (the stream's single-column
-    primary key) fills `user_id` when no user id alias is present. Nulls are dropped.
+    names; an alias is found in any letter case and with or without `_`, `-` or spaces (`EMAIL`,
+    `FirstName`), where it is not spelled as written. When two aliases carry the same canonical
+    field, the better alias wins (as written beats another spelling) and the other stays in the
+    rest, so no value is silently lost. `user_id_field` (the stream's single-column primary key)
+    fills `user_id` when the record has no user id column at all; a null one is not replaced.
+    Nulls are dropped.
 
     `mapped` (from the user's field_mapping) holds explicit canonical values: they win, and the
     record's default aliases of those names stay in the rest under their own names (a None value
@@ -131,7 +176,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
         if value is None:
             continue
         if value.__class__ is dict or value.__class__ is list:
-            nested = nested_tables.get(key)
+            nested = nested_tables.find(key)
             if nested is not None and value.__class__ is dict:
                 leftover = _take_nested(key, value, nested, canonical, source)
                 if leftover:
@@ -140,7 +185,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
             value = drop_nulls(value)
             if value is None:
                 continue
-        hit = top.get(key)
+        hit = top.find(key)
         if hit is None:
             if not key.startswith(AIRBYTE_INTERNAL_PREFIXES):
                 rest[key] = value
@@ -204,21 +249,22 @@ class RecordSplitter:
         return canonical, split(data, canonical)
 
     def _split_mapped(self, data: Mapping[str, Any], user_id_field: str | None, mapped: Mapping) -> tuple[dict, dict]:
-        """field_mapping's values win over aliases; the primary key fills user_id after them."""
+        """field_mapping's values win over aliases (the primary key fills user_id only where
+        user_id is not mapped)."""
         names = tuple(mapped)
         narrowed = self._narrowed.get(names)
         if narrowed is None:
             narrowed = self._narrowed[names] = splitter_for(self.wanted.difference(mapped))
-        canonical, rest = narrowed.split(data)
+        canonical, rest = narrowed.split(data, user_id_field)
         for name, value in mapped.items():
             if value is not None:
                 canonical[name] = value
-        if narrowed._wants_user_id:
-            fill_user_id(canonical, rest, user_id_field)
         return canonical, rest
 
     def _learn(self, layouts: dict, layout: tuple, user_id_field: str | None) -> Any:
         top, nested_tables = self._top, self._nested_tables
+        if names_user_id(top, layout):
+            user_id_field = None  # the record's own user id column decides, null or not
 
         def general(data: Mapping[str, Any], canonical: dict) -> dict:
             found, rest = _split_by_rank(data, top, nested_tables)
@@ -230,7 +276,7 @@ class RecordSplitter:
             routes = plan_routes(top, nested_tables, layout, drop_internal=True)
             if routes is None:
                 return None
-            return [self._nested_splitter(key) if route.__class__ is dict else route for key, route in zip(layout, routes)]
+            return [self._nested_splitter(key) if route.__class__ is AliasTable else route for key, route in zip(layout, routes)]
 
         return _remember(layouts, layout, plan, general, user_id_field)
 
@@ -238,7 +284,7 @@ class RecordSplitter:
         """One per nested object name, so its inner layouts are compiled once for all layouts."""
         nested = self._nested.get(parent)
         if nested is None:
-            nested = self._nested[parent] = _NestedSplitter(parent, self._nested_tables[parent])
+            nested = self._nested[parent] = _NestedSplitter(parent, self._nested_tables.find(parent))
         return nested
 
 
@@ -256,7 +302,7 @@ class _NestedSplitter:
         def general(value: dict, canonical: dict) -> dict:
             return _take_nested(parent, value, table, canonical, {}) or {}
 
-        return _remember(self.layouts, layout, lambda: plan_routes(table, {}, layout, drop_internal=False), general)
+        return _remember(self.layouts, layout, lambda: plan_routes(table, NO_TABLES, layout, drop_internal=False), general)
 
 
 def _remember(layouts: dict, layout: tuple, plan: Any, general: Any, user_id_field: str | None = None) -> Any:
@@ -272,16 +318,24 @@ def _remember(layouts: dict, layout: tuple, plan: Any, general: Any, user_id_fie
     return split
 
 
+def names_user_id(top: AliasTable, layout: tuple) -> bool:
+    """Whether a record of this layout has a user id column (an alias of user_id, in any
+    spelling). Then that column alone is the user id: where it is null the record has none,
+    and the primary key (a subscription's own id, say) must not stand in for it, or the row
+    would update another user's profile."""
+    return any((hit := top.find(key)) is not None and hit[0] == "user_id" for key in layout)
+
+
 def user_id_source(layout: tuple, routes: list, user_id_field: str | None) -> Any:
-    """How the primary key fills `user_id` in this layout: its index where no alias field can
-    (route it there), PER_RECORD where an alias or a nested object decides per record, None
-    where it cannot."""
+    """How the primary key fills `user_id` in this layout: its index where the layout has no
+    user id column (route it there), PER_RECORD where a nested object decides per record, None
+    where it cannot or must not (see names_user_id)."""
     if user_id_field is None or user_id_field not in layout:
         return None
     index = layout.index(user_id_field)
     route = routes[index]
     if route is None:
-        return PER_RECORD if "user_id" in routes else index
+        return None if "user_id" in routes else index
     if route.__class__ is str or route is DROP:  # a canonical field itself, or dropped
         return None
     return PER_RECORD  # a nested object: filled from what is left of it
@@ -302,19 +356,19 @@ def keep_lines(variable: str, target: str, indent: str = "    ") -> list[str]:
     ]
 
 
-def plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bool) -> list | None:
+def plan_routes(top: AliasTable, nested_tables: AliasTable, layout: tuple, drop_internal: bool) -> list | None:
     """Per field: None (custom data), a canonical name, a nested alias table, or DROP; None
     when two fields could claim one canonical name."""
     routes: list[Any] = []
     claimed: set[str] = set()
     nested_names: set[str] = set()
     for key in layout:
-        nested = nested_tables.get(key)
+        nested = nested_tables.find(key)
         if nested is not None:
             routes.append(nested)
             nested_names.update(hit[0] for hit in nested.values())
             continue
-        hit = top.get(key)
+        hit = top.find(key)
         if hit is None:
             routes.append(DROP if drop_internal and key.startswith(AIRBYTE_INTERNAL_PREFIXES) else None)
         elif hit[0] in claimed:
@@ -326,8 +380,8 @@ def plan_routes(top: dict, nested_tables: dict, layout: tuple, drop_internal: bo
 
 
 def fill_user_id(canonical: dict, rest: dict, user_id_field: str | None) -> None:
-    """The stream's primary key fills `user_id` when no alias (or field_mapping value) did:
-    last, as split_record orders it."""
+    """The stream's primary key fills `user_id` when no alias did (callers pass None where the
+    record has a user id column): last, as split_record orders it."""
     if user_id_field is not None and "user_id" not in canonical:
         value = rest.pop(user_id_field, None)
         if value is not None:
@@ -401,7 +455,7 @@ def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source
             sub_value = drop_nulls(sub_value)
             if sub_value is None:
                 continue
-        hit = nested.get(sub_key)
+        hit = nested.find(sub_key)
         if hit is None:
             leftover[sub_key] = sub_value
             continue

@@ -32,3 +32,21 @@ def test_an_empty_namespace_in_a_state_is_no_namespace():
     the stream whose records it covers."""
     state = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "users", "namespace": ""}}}
     assert stream_of_state(state) == (None, "users")
+
+
+def user_id_field_of(properties, primary_key):
+    from destination_identify.catalog import load_streams
+
+    stream = {"name": "s", "json_schema": {"type": "object", "properties": properties}}
+    catalog = {"streams": [{"stream": stream, "destination_sync_mode": "append", "primary_key": primary_key}]}
+    return load_streams(catalog, lambda message: None)[(None, "s")].user_id_field
+
+
+def test_the_primary_key_stands_in_for_the_user_id_only_where_the_schema_has_no_user_id_column():
+    """A subscriptions stream (key `id`, a nullable `user_id`) must never send its own id as a user's."""
+    column = {"type": ["null", "string"]}
+    assert user_id_field_of({"id": column, "email": column}, [["id"]]) == "id"
+    assert user_id_field_of({"id": column, "user_id": column}, [["id"]]) is None
+    assert user_id_field_of({"id": column, "UserId": column}, [["id"]]) is None
+    assert user_id_field_of({"user_id": column, "email": column}, [["user_id"]]) == "user_id"
+    assert user_id_field_of({"id": column}, [["id"], ["email"]]) is None  # a composite key is no user id

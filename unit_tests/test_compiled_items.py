@@ -12,8 +12,11 @@ from destination_identify.vendors import vendor_from_config
 
 EMITTED = 1732262400000
 _ALIASES = sorted({alias for aliases in TOP_LEVEL_ALIASES.values() for alias in aliases})
-_KEYS = st.sampled_from(_ALIASES + ["id", "plan", "tags", "address", "company", "_airbyte_raw_id", "enrichment_city", "traits"])
-_SUB_KEYS = st.sampled_from(["city", "street", "zip", "postal_code", "country", "id", "name", "line3", "_airbyte_x"])
+_KEYS = st.sampled_from(
+    _ALIASES + ["id", "plan", "tags", "address", "company", "_airbyte_raw_id", "enrichment_city", "traits"]
+    + ["EMAIL", "FirstName", "USER_ID", "Company", "CITY", "_ab_cdc_lsn"]  # other spellings, CDC columns
+)
+_SUB_KEYS = st.sampled_from(["city", "street", "zip", "postal_code", "country", "id", "name", "line3", "_airbyte_x", "City", "ID"])
 _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=4)
 )

@@ -114,6 +114,49 @@ def test_drop_nulls_returns_none_when_nothing_is_left():
     assert drop_nulls({"a": 0, "b": [False, None]}) == {"a": 0, "b": [False]}
 
 
+def test_a_field_is_found_in_any_letter_case_and_with_or_without_separators():
+    """Snowflake and Oracle columns are upper case, Salesforce's are PascalCase."""
+    record = {
+        "USER_ID": "u1",
+        "EMAIL": "a@example.com",
+        "FirstName": "Ada",
+        "last-name": "King",
+        "Company Name": "Acme",
+        "Address": {"City": "Oslo", "POSTAL_CODE": "0150", "Unit": "4B"},
+        "PLAN": "pro",
+    }
+    canonical, rest = split_record(record, ALL)
+    assert canonical == {
+        "user_id": "u1",
+        "email": "a@example.com",
+        "first_name": "Ada",
+        "last_name": "King",
+        "company_name": "Acme",
+        "city": "Oslo",
+        "postal_code": "0150",
+    }
+    assert rest == {"Address": {"Unit": "4B"}, "PLAN": "pro"}
+
+
+def test_a_name_as_written_beats_another_spelling_and_any_top_level_spelling_beats_a_nested_alias():
+    for record in ({"email": "a", "EMAIL": "b"}, {"EMAIL": "b", "email": "a"}):
+        assert split_record(record, ALL) == ({"email": "a"}, {"EMAIL": "b"})
+    for record in ({"postalCode": "a", "ZIP": "b"}, {"ZIP": "b", "postalCode": "a"}):  # zip ranks after postalCode
+        assert split_record(record, ALL) == ({"postal_code": "a"}, {"ZIP": "b"})
+    assert split_record({"address": {"city": "Oslo"}, "CITY": "Bergen"}, ALL) == ({"city": "Bergen"}, {"address": {"city": "Oslo"}})
+
+
+@pytest.mark.parametrize("user_id_column", ["user_id", "userId", "USER_ID"])
+def test_a_null_user_id_column_is_not_replaced_by_the_primary_key(user_id_column):
+    """A subscriptions table: `id` is the subscription's, `user_id` the user's. A row without a
+    user must not update the profile of the user whose id equals the subscription's."""
+    for record in ({"id": 7, user_id_column: None, "email": "a@example.com"}, {user_id_column: None, "id": 7}):
+        canonical, rest = split_record(record, ALL, user_id_field="id")
+        assert "user_id" not in canonical
+        assert rest == {"id": 7}
+    assert split_record({"id": 7, "email": "a@example.com"}, ALL, user_id_field="id")[0]["user_id"] == 7
+
+
 def test_non_object_address_is_kept_as_is():
     canonical, rest = split_record({"address": "1 Main St, London"}, ALL)
     assert canonical == {}
@@ -122,8 +165,12 @@ def test_non_object_address_is_kept_as_is():
 
 # ---- the per-layout fast path gives exactly what the general path gives ----------------------
 _ALIAS_NAMES = sorted({alias for aliases in TOP_LEVEL_ALIASES.values() for alias in aliases})
-_KEYS = st.sampled_from(_ALIAS_NAMES + ["address", "company", "plan", "_airbyte_raw_id", "tags", "id"])
-_SUB_KEYS = st.sampled_from(["city", "street", "street1", "zip", "postal_code", "id", "name", "line3"])
+# Other spellings of aliases too (EMAIL, FirstName, Address): found as the same fields.
+_KEYS = st.sampled_from(
+    _ALIAS_NAMES + ["address", "company", "plan", "_airbyte_raw_id", "_ab_cdc_lsn", "tags", "id"]
+    + ["EMAIL", "FirstName", "USER_ID", "user-id", "Address", "ZIP", "Plan"]
+)
+_SUB_KEYS = st.sampled_from(["city", "street", "street1", "zip", "postal_code", "id", "name", "line3", "City", "POSTAL_CODE"])
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5))
 _INNER = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), _SCALARS, max_size=3))
 _VALUES = st.one_of(
@@ -139,17 +186,20 @@ def _ordered(split: tuple) -> bytes:
 
 
 def _split_by_definition(record, wanted, user_id_field, mapped):
-    """split_record's rules written plainly: the general path, then mapped values, then the key."""
+    """split_record's rules written plainly: the general path, then the key where the record
+    has no user id column (in any spelling), then mapped values."""
     if mapped:
         wanted = wanted.difference(mapped)
-    canonical, rest = _split_by_rank(record, *tables_for(wanted))
-    for name, value in (mapped or {}).items():
-        if value is not None:
-            canonical[name] = value
-    if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical:
+    top, nested = tables_for(wanted)
+    canonical, rest = _split_by_rank(record, top, nested)
+    has_user_id_column = any(top.find(name) is not None and top.find(name)[0] == "user_id" for name in record)
+    if user_id_field is not None and "user_id" in wanted and "user_id" not in canonical and not has_user_id_column:
         value = rest.pop(user_id_field, None)
         if value is not None:
             canonical["user_id"] = value
+    for name, value in (mapped or {}).items():
+        if value is not None:
+            canonical[name] = value
     return canonical, rest
 
 
