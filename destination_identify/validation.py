@@ -1,38 +1,113 @@
 """Record validation against the stream's JSON Schema, compiled once per stream.
 
+Nulls pass any declared type, as Airbyte's type system specifies ("by default, all fields are
+treated as nullable"): JDBC sources declare columns as `{"type": "string"}` and send null for an
+empty one. So the schema both validators compile is `nullable_fields(schema)`, a copy where every
+field admits null; `required` still requires a field to be present.
+
 The hot path asks jsonschema-rs (compiled, ~0.8 µs a record) only whether a record is valid.
 For the rare invalid record, the reference `jsonschema` library lists every error, sorted by
 path, in words that name the field and the rule but never the value. Formats are not asserted
 (as in draft-07's default), so Airbyte's own formats and unknown ones never fail a record.
 """
 
+import copy
 from typing import Any, Callable, Mapping
 
 import jsonschema
 import jsonschema_rs
 
 MAX_REASONS = 5
+# Where field schemas are declared: by name, and alone (plus `items`, a schema or a list).
+_NAMED_FIELDS = ("properties", "patternProperties", "definitions", "$defs")
+_SINGLE_FIELDS = ("additionalProperties", "additionalItems")
 
 
 class SchemaCompileError(Exception):
     pass
 
 
+def nullable_fields(schema: Mapping[str, Any]) -> dict:
+    """A copy of a stream schema where null passes wherever a field is declared: under
+    `properties`, `patternProperties`, `additionalProperties`, `items`, `additionalItems`, and
+    `definitions`/`$defs` (reached through `$ref`), with `anyOf`/`allOf`/`oneOf` members. A
+    field's `type` gains "null", and its `enum` gains null; so do the `anyOf` and `allOf` members
+    of a field. A field's `oneOf` is guarded instead (`{"if": {"type": "null"}, "else": {"oneOf":
+    ...}}`, moved into `allOf`): null would match every widened member, and oneOf wants exactly
+    one. The root is not widened (record data is an object), a `const` keeps refusing null, and
+    the input is never changed."""
+    derived = copy.deepcopy(dict(schema))
+    _widen_fields_within(derived)
+    return derived
+
+
+def _widen_fields_within(schema: dict) -> None:
+    """Widen every field declared below `schema`, not `schema` itself. `not`, `if`/`then`/`else`,
+    `contains`, `propertyNames` and `dependencies` are never entered: widening inside `not` would
+    invert it, and a null passing the others would change what they mean for other values."""
+    for keyword in _NAMED_FIELDS:
+        fields = schema.get(keyword)
+        if isinstance(fields, dict):
+            for field in fields.values():
+                _widen_field(field)
+    for keyword in _SINGLE_FIELDS:
+        _widen_field(schema.get(keyword))  # additionalProperties: false is no schema: skipped
+    items = schema.get("items")
+    for item in items if isinstance(items, list) else (items,):
+        _widen_field(item)
+    for keyword in ("anyOf", "allOf", "oneOf"):  # members describe the same value as `schema`
+        members = schema.get(keyword)
+        if isinstance(members, list):
+            for member in members:
+                if isinstance(member, dict):
+                    _widen_fields_within(member)
+
+
+def _widen_field(schema: Any) -> None:
+    if isinstance(schema, dict):
+        _widen_fields_within(schema)
+        _admit_null(schema)
+
+
+def _admit_null(schema: dict) -> None:
+    """Let null pass `schema` itself (its fields are done)."""
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind != "null":
+        schema["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        schema["type"] = [*kind, "null"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and not any(value is None for value in enum):
+        schema["enum"] = [*enum, None]
+    for keyword in ("anyOf", "allOf"):  # null passes anyOf through any member, allOf through all
+        members = schema.get(keyword)
+        if isinstance(members, list):
+            for member in members:
+                if isinstance(member, dict):
+                    _admit_null(member)
+    one_of = schema.get("oneOf")
+    if isinstance(one_of, list):  # after allOf's members: the guard's `if` must stay as it is
+        del schema["oneOf"]
+        guard = {"if": {"type": "null"}, "else": {"oneOf": one_of}}
+        all_of = schema.get("allOf")
+        schema["allOf"] = [*all_of, guard] if isinstance(all_of, list) else [guard]
+
+
 class RecordValidator:
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        self._schema = dict(schema)
         try:
-            self._fast = jsonschema_rs.Draft7Validator(self._schema, validate_formats=False)
-            jsonschema.Draft7Validator.check_schema(self._schema)
-        except (ValueError, jsonschema.SchemaError, jsonschema_rs.ValidationError) as error:
+            self.schema = nullable_fields(schema)  # the one both validators compile
+            self._fast = jsonschema_rs.Draft7Validator(self.schema, validate_formats=False)
+            jsonschema.Draft7Validator.check_schema(self.schema)
+        except (ValueError, RecursionError, jsonschema.SchemaError, jsonschema_rs.ValidationError) as error:
             raise SchemaCompileError(type(error).__name__) from None
         self._reference: jsonschema.Draft7Validator | None = None
         self.is_valid: Callable[[Any], bool] = self._fast.is_valid
 
     def explain(self, record: Any) -> str:
-        """Why a record is invalid: '$.age: expected integer; $: missing required field 'id''."""
+        """Why a record is invalid: '$.age: expected integer or null; $: missing required field 'id''."""
         if self._reference is None:
-            self._reference = jsonschema.Draft7Validator(self._schema)
+            self._reference = jsonschema.Draft7Validator(self.schema)
         errors = sorted(self._reference.iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path])
         if not errors:
             return "invalid by the stream schema"

@@ -1,11 +1,14 @@
-"""RecordValidator agrees with the reference jsonschema Draft7Validator; explain() never leaks values."""
+"""RecordValidator agrees with the reference jsonschema Draft7Validator on the schema both compile
+(nulls admitted wherever a field is declared); explain() never leaks values."""
+
+import copy
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from destination_identify.validation import RecordValidator, SchemaCompileError
+from destination_identify.validation import RecordValidator, SchemaCompileError, nullable_fields
 
 NULLABLE_STRING = {"type": ["null", "string"]}
 
@@ -42,6 +45,34 @@ STRICT = {
     },
 }
 
+# As JDBC sources declare columns (single types, never "null"), with every keyword the widening
+# enters, and some it must not.
+JDBC = {
+    "type": "object",
+    "required": ["id"],
+    "definitions": {"money": {"type": "number", "minimum": 0}},
+    "properties": {
+        "id": {"type": "number", "airbyte_type": "integer"},
+        "phone": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "closed"]},
+        "balance": {"$ref": "#/definitions/money"},
+        "address": {
+            "type": "object",
+            "required": ["city"],
+            "properties": {"city": {"type": "string"}, "lines": {"type": "array", "items": {"type": "string"}}},
+        },
+        "pair": {"type": "array", "items": [{"type": "integer"}, {"type": "string"}], "additionalItems": {"type": "boolean"}},
+        "external": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "flags": {"type": "object", "patternProperties": {"^f_": {"type": "boolean"}}},
+        "either": {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "integer"}]},
+        "both": {"allOf": [{"type": "integer"}, {"minimum": 0}]},
+        "code": {"const": "X"},
+        "not_text": {"not": {"type": "string"}},
+        "_ab_cdc_deleted_at": {"type": "string"},
+    },
+}
+
 ANY_JSON = st.recursive(
     st.none()
     | st.booleans()
@@ -66,6 +97,27 @@ PLAUSIBLE = {
     "user_id": st.text(max_size=10),
     "age": st.integers(min_value=-5, max_value=200) | st.floats(min_value=-1, max_value=151, allow_nan=False),
     "company": st.fixed_dictionaries({}, optional={"id": st.text(max_size=4) | st.integers() | st.booleans()}),
+    "phone": st.none() | st.text(max_size=8) | st.integers(),
+    "status": st.sampled_from(["active", "closed", None, "Active"]),
+    "balance": st.none() | st.integers(min_value=-5, max_value=5) | st.floats(allow_nan=False) | st.text(max_size=2),
+    "address": st.none()
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "city": st.none() | st.text(max_size=5) | st.integers(),
+            "lines": st.none() | st.lists(st.none() | st.text(max_size=5) | st.integers(), max_size=3),
+        },
+    ),
+    "pair": st.none() | st.lists(st.none() | st.integers() | st.text(max_size=3) | st.booleans(), max_size=4),
+    "external": st.none() | st.text(max_size=3) | st.integers() | st.floats(allow_nan=False) | st.booleans(),
+    "counts": st.none() | st.dictionaries(st.text(max_size=3), st.none() | st.integers() | st.text(max_size=2), max_size=3),
+    "flags": st.none()
+    | st.dictionaries(st.sampled_from(["f_a", "f_b", "g"]), st.none() | st.booleans() | st.integers(), max_size=3),
+    "either": st.none() | st.text(max_size=5) | st.integers() | st.booleans(),
+    "both": st.none() | st.integers(min_value=-3, max_value=3) | st.floats(allow_nan=False) | st.text(max_size=2),
+    "code": st.sampled_from([None, "X", "Y"]),
+    "not_text": st.none() | st.text(max_size=3) | st.integers(),
+    "_ab_cdc_deleted_at": st.none() | st.sampled_from(["2024-03-01T12:00:00Z", ""]) | st.integers(),
 }
 
 
@@ -75,19 +127,35 @@ def records_for(schema):
     return st.builds(lambda known, more: {**more, **known}, st.fixed_dictionaries({}, optional=optional), extra)
 
 
-# Built once: compiling per example would dominate the run time.
+# Built once: compiling per example would dominate the run time. Each: the validator, the
+# reference on the derived schema (the one both compile), and the reference on the schema as
+# declared.
 VALIDATORS = {
-    "users": (RecordValidator(USERS), jsonschema.Draft7Validator(USERS)),
-    "strict": (RecordValidator(STRICT), jsonschema.Draft7Validator(STRICT)),
+    name: (RecordValidator(schema), jsonschema.Draft7Validator(nullable_fields(schema)), jsonschema.Draft7Validator(schema))
+    for name, schema in (("users", USERS), ("strict", STRICT), ("jdbc", JDBC))
 }
 
 
+def has_null(value) -> bool:
+    if isinstance(value, dict):
+        return any(has_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_null(item) for item in value)
+    return value is None
+
+
 def agree(schema_name, record):
-    validator, reference = VALIDATORS[schema_name]
+    validator, reference, as_declared = VALIDATORS[schema_name]
     expected = reference.is_valid(record)
     assert validator.is_valid(record) is expected
     if not expected:
         assert validator.explain(record) != "invalid by the stream schema"
+    # The widening is judged against the schema as declared, not only against itself: it takes
+    # every record the declared schema takes, and decides a record without nulls as it does.
+    declared = as_declared.is_valid(record)
+    assert expected or not declared
+    if not has_null(record):
+        assert expected is declared
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -100,6 +168,12 @@ def test_agrees_with_jsonschema_on_an_airbyte_style_schema(record):
 @given(records_for(STRICT))
 def test_agrees_with_jsonschema_on_a_strict_schema(record):
     agree("strict", record)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records_for(JDBC))
+def test_agrees_with_jsonschema_on_a_jdbc_style_schema_with_nulls_admitted(record):
+    agree("jdbc", record)
 
 
 @pytest.mark.parametrize(
@@ -129,13 +203,13 @@ SECRET = "ZZ-secret-value-4711"
 @pytest.mark.parametrize(
     "record, explanation",
     [
-        ({"id": SECRET}, "$.id: expected integer"),
+        ({"id": SECRET}, "$.id: expected integer or null"),
         ({"email": SECRET}, "$: missing required field 'id'"),
         ({"id": 1, "plan": SECRET}, "$.plan: not one of the allowed values"),
         ({"id": 1, "email": [SECRET]}, "$.email: expected null or string"),
-        ({"id": 1, "address": {"zip": [SECRET]}}, "$.address.zip: expected string"),
+        ({"id": 1, "address": {"zip": [SECRET]}}, "$.address.zip: expected string or null"),
         ({"id": 1, "address": {"city": SECRET}}, "$.address: missing required field 'zip'"),
-        ({"id": 1, "tags": ["ok", {"v": SECRET}]}, "$.tags[1]: expected string"),
+        ({"id": 1, "tags": ["ok", {"v": SECRET}]}, "$.tags[1]: expected string or null"),
     ],
 )
 def test_explain_names_the_path_and_rule_but_never_the_value(record, explanation):
@@ -167,3 +241,171 @@ def test_explain_lists_at_most_five_reasons():
 def test_an_invalid_schema_is_a_compile_error():
     with pytest.raises(SchemaCompileError):
         RecordValidator({"type": "nonsense"})
+
+
+# ---- nulls pass wherever a field is declared (Airbyte: "by default, all fields are treated as nullable")
+
+
+def test_nulls_pass_columns_declared_with_a_single_type():
+    """A Postgres CDC row: empty columns and `_ab_cdc_deleted_at` are null on every live row."""
+    validator = RecordValidator(JDBC)
+    row = {"id": 7, "phone": None, "status": None, "balance": None, "external": None, "_ab_cdc_deleted_at": None}
+    assert validator.is_valid(row)
+    assert validator.is_valid({"id": 7, "address": {"city": None, "lines": ["a", None]}, "pair": [None, None, None]})
+    assert validator.is_valid({"id": 7, "counts": {"a": None}, "flags": {"f_a": None}, "either": None, "both": None})
+
+
+@pytest.mark.parametrize(
+    "record, explanation",
+    [
+        ({"id": None, "phone": 5}, "$.phone: expected string or null"),  # a null id is fine, a number phone is not
+        ({"phone": None}, "$: missing required field 'id'"),  # required keeps its meaning
+        ({"id": 1, "address": {"lines": None}}, "$.address: missing required field 'city'"),
+        ({"id": 1, "status": "open"}, "$.status: not one of the allowed values"),
+        ({"id": 1, "balance": -1}, "$.balance: violates minimum 0"),  # through $ref
+        ({"id": 1, "pair": [1, "a", "b"]}, "$.pair[2]: expected boolean or null"),
+        ({"id": 1, "external": 1.5}, "$.external: fails the schema's 'oneOf' rule"),
+        ({"id": 1, "code": None}, "$.code: not the required constant"),  # const is left as it is
+        ({"id": 1, "not_text": "a"}, "$.not_text: fails the schema's 'not' rule"),
+    ],
+)
+def test_the_rules_other_than_null_still_hold(record, explanation):
+    validator = RecordValidator(JDBC)
+    assert not validator.is_valid(record)
+    assert validator.explain(record) == explanation
+
+
+def test_the_root_is_not_widened():
+    validator = RecordValidator(JDBC)
+    assert nullable_fields(JDBC)["type"] == "object"
+    assert not validator.is_valid(None)
+
+
+def field(schema, name="f"):
+    return nullable_fields({"type": "object", "properties": {name: schema}})["properties"][name]
+
+
+@pytest.mark.parametrize(
+    "declared, derived",
+    [
+        ({"type": "string"}, {"type": ["string", "null"]}),
+        ({"type": ["string", "integer"]}, {"type": ["string", "integer", "null"]}),
+        ({"type": ["null", "string"]}, {"type": ["null", "string"]}),
+        ({"type": "null"}, {"type": "null"}),
+        ({"enum": ["a", "b"]}, {"enum": ["a", "b", None]}),
+        ({"type": "string", "enum": ["a"]}, {"type": ["string", "null"], "enum": ["a", None]}),
+        ({"enum": ["a", None]}, {"enum": ["a", None]}),
+        ({"const": "X"}, {"const": "X"}),
+        ({"format": "date"}, {"format": "date"}),
+        ({"$ref": "#/definitions/d"}, {"$ref": "#/definitions/d"}),
+        ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, {"anyOf": [{"type": ["string", "null"]}, {"type": ["integer", "null"]}]}),
+        ({"allOf": [{"type": "integer"}, {"minimum": 0}]}, {"allOf": [{"type": ["integer", "null"]}, {"minimum": 0}]}),
+        (
+            {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            {"allOf": [{"if": {"type": "null"}, "else": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}]},
+        ),
+        (
+            {"type": "object", "oneOf": [{"required": ["a"]}], "allOf": [{"type": "object"}]},
+            {
+                "type": ["object", "null"],
+                "allOf": [{"type": ["object", "null"]}, {"if": {"type": "null"}, "else": {"oneOf": [{"required": ["a"]}]}}],
+            },
+        ),
+    ],
+)
+def test_a_field_admits_null(declared, derived):
+    assert field(declared) == derived
+
+
+@pytest.mark.parametrize(
+    "keyword, declared",
+    [
+        ("not", {"type": "string"}),
+        ("if", {"type": "string"}),
+        ("then", {"type": "string", "maxLength": 3}),
+        ("else", {"type": "integer"}),
+        ("contains", {"type": "string"}),
+        ("propertyNames", {"type": "string", "enum": ["a"]}),
+        ("dependencies", {"a": {"properties": {"b": {"type": "string"}}}}),
+    ],
+)
+def test_keywords_that_would_change_meaning_are_not_entered(keyword, declared):
+    schema = {"type": ["array", "object"], keyword: declared}
+    assert field(schema) == {"type": ["array", "object", "null"], keyword: declared}
+
+
+def test_every_place_a_field_is_declared_is_widened():
+    string = {"type": "string"}
+    schema = {
+        "type": "object",
+        "additionalProperties": string,
+        "definitions": {"d": {"type": "object", "properties": {"x": string}}},
+        "$defs": {"e": {"enum": [1]}},
+        "properties": {
+            "obj": {"type": "object", "properties": {"inner": {"type": "object", "properties": {"leaf": string}}}},
+            "map": {"type": "object", "patternProperties": {"^a": string}, "additionalProperties": False},
+            "list": {"type": "array", "items": {"type": "object", "properties": {"x": string}}},
+            "tuple": {"type": "array", "items": [string, {"type": "integer"}], "additionalItems": string},
+            "ref": {"$ref": "#/definitions/d"},
+            "members": {"anyOf": [{"type": "object", "properties": {"x": string}}, {"type": "integer"}]},
+            "choice": {"oneOf": [{"type": "object", "properties": {"x": string}}, {"type": "array", "items": string}]},
+        },
+    }
+    derived = nullable_fields(schema)
+    widened = {"type": ["string", "null"]}
+    properties = derived["properties"]
+    assert derived["type"] == "object"  # the root is the record itself
+    assert derived["additionalProperties"] == widened
+    assert derived["definitions"]["d"] == {"type": ["object", "null"], "properties": {"x": widened}}
+    assert derived["$defs"]["e"] == {"enum": [1, None]}
+    assert properties["obj"]["properties"]["inner"]["properties"]["leaf"] == widened
+    assert properties["obj"]["properties"]["inner"]["type"] == ["object", "null"]
+    assert properties["map"] == {"type": ["object", "null"], "patternProperties": {"^a": widened}, "additionalProperties": False}
+    assert properties["list"]["items"] == {"type": ["object", "null"], "properties": {"x": widened}}
+    assert properties["tuple"]["items"] == [widened, {"type": ["integer", "null"]}]
+    assert properties["tuple"]["additionalItems"] == widened
+    assert properties["ref"] == {"$ref": "#/definitions/d"}
+    assert properties["members"]["anyOf"] == [{"type": ["object", "null"], "properties": {"x": widened}}, {"type": ["integer", "null"]}]
+    [guard] = properties["choice"]["allOf"]
+    assert guard["else"]["oneOf"] == [{"type": "object", "properties": {"x": widened}}, {"type": "array", "items": widened}]
+
+    validator = RecordValidator(schema)
+    record = {
+        "obj": {"inner": {"leaf": None}},
+        "map": {"ab": None},
+        "list": [None, {"x": None}],
+        "tuple": [None, None, None],
+        "ref": {"x": None},
+        "members": None,
+        "choice": None,
+        "other": None,
+    }
+    assert validator.is_valid(record)
+    assert jsonschema.Draft7Validator(validator.schema).is_valid(record)
+    assert validator.is_valid({"ref": None}) and validator.is_valid({"choice": {"x": None}})
+    assert not validator.is_valid({"ref": {"x": 1}}) and not validator.is_valid({"choice": 1})
+
+
+def test_a_oneof_field_takes_null_even_when_several_members_would():
+    """Widening each member would let null match both, which oneOf refuses."""
+    validator = RecordValidator({"type": "object", "properties": {"id": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}})
+    reference = jsonschema.Draft7Validator(validator.schema)
+    for value, valid in ((None, True), ("a", True), (1, True), (1.5, False), (True, False)):
+        assert validator.is_valid({"id": value}) is valid
+        assert reference.is_valid({"id": value}) is valid
+
+
+def test_the_catalogs_schema_is_never_changed():
+    before = copy.deepcopy(JDBC)
+    derived = nullable_fields(JDBC)
+    validator = RecordValidator(JDBC)
+    assert JDBC == before
+    assert derived == validator.schema and derived is not JDBC
+    assert derived["properties"]["phone"] is not JDBC["properties"]["phone"]
+
+
+def test_both_validators_compile_the_derived_schema():
+    """explain() (the reference) sees the same schema as is_valid (jsonschema-rs): a record with
+    a null column and a wrong one is explained by the wrong one alone."""
+    validator = RecordValidator(JDBC)
+    assert validator.explain({"id": 1, "phone": None, "status": 3}) == "$.status: expected string or null; $.status: not one of the allowed values"
