@@ -6,9 +6,11 @@ empty one. So the schema both validators compile is `nullable_fields(schema)`, a
 field admits null; `required` still requires a field to be present.
 
 The hot path asks jsonschema-rs (compiled, ~0.8 µs a record) only whether a record is valid.
-For the rare invalid record, the reference `jsonschema` library lists every error, sorted by
-path, in words that name the field and the rule but never the value. Formats are not asserted
-(as in draft-07's default), so Airbyte's own formats and unknown ones never fail a record.
+For the rare record it finds invalid, the reference `jsonschema` library decides: it lists every
+error, sorted by path, in words that name the field and the rule but never the value, or finds
+none, and then the record is valid. (The two differ on `pattern`, where jsonschema-rs follows
+ECMA-262: `\\d` matches ASCII digits only, `$` not before a final newline.) Formats are not
+asserted (as in draft-07's default), so Airbyte's own formats and unknown ones never fail a record.
 """
 
 import copy
@@ -104,13 +106,16 @@ class RecordValidator:
         self._reference: jsonschema.Draft7Validator | None = None
         self.is_valid: Callable[[Any], bool] = self._fast.is_valid
 
-    def explain(self, record: Any) -> str:
-        """Why a record is invalid: '$.age: expected integer or null; $: missing required field 'id''."""
+    def why_invalid(self, record: Any) -> str | None:
+        """For a record `is_valid` refused, the reference's verdict: why the record is invalid
+        ('$.age: expected integer or null; $: missing required field 'id''), or None if it finds
+        the record valid (jsonschema decides where the two disagree). RecursionError for a value
+        nested deeper than Python recurses."""
         if self._reference is None:
             self._reference = jsonschema.Draft7Validator(self.schema)
         errors = sorted(self._reference.iter_errors(record), key=lambda e: [str(p) for p in e.absolute_path])
         if not errors:
-            return "invalid by the stream schema"
+            return None
         reasons = [f"{json_path(error.absolute_path)}: {describe(error)}" for error in errors[:MAX_REASONS]]
         if len(errors) > MAX_REASONS:
             reasons.append(f"and {len(errors) - MAX_REASONS} more")

@@ -194,8 +194,8 @@ class Writer:
                 self._reject_deleted(stream, position)
                 continue
             if stream.validator is not None and not stream.validator.is_valid(data):
-                self._reject_invalid(stream, position, data)
-                continue
+                if self._rejected_by_schema(stream, position, data):
+                    continue
             try:
                 item = dumps(stream.map(data, record.get("emitted_at"), stream.user_id_field))
             except RecordRejected as rejection:
@@ -232,8 +232,8 @@ class Writer:
         record = json.loads(line)["record"]
         data = record["data"]
         if stream.validator is not None and not stream.validator.is_valid(data):
-            self._reject_invalid(stream, position, data)
-            return None
+            if self._rejected_by_schema(stream, position, data):
+                return None
         try:
             mapped = stream.map(data, record.get("emitted_at"), stream.user_id_field)
             return json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
@@ -354,12 +354,19 @@ class Writer:
         self.deleted_in_source += 1
         self._reject_now(stream, position, DELETED_IN_SOURCE)
 
-    def _reject_invalid(self, stream: StreamContext, position: int, data: dict) -> None:
+    def _rejected_by_schema(self, stream: StreamContext, position: int, data: dict) -> bool:
+        """A record jsonschema-rs found invalid: rejected (True) with the reference's reasons, or
+        False if the reference finds it valid (they differ on `pattern`'s regex rules) and it goes
+        on to be mapped and sent."""
         try:
-            reason = "schema: " + stream.validator.explain(data)
-        except RecursionError:
-            reason = TOO_DEEP_TO_EXPLAIN
-        self._reject_now(stream, position, reason)
+            reasons = stream.validator.why_invalid(data)
+        except RecursionError:  # the reference cannot decide: jsonschema-rs's verdict stands
+            self._reject_now(stream, position, TOO_DEEP_TO_EXPLAIN)
+            return True
+        if reasons is None:
+            return False
+        self._reject_now(stream, position, "schema: " + reasons)
+        return True
 
     def _report_rejection(self, stream: StreamContext, position: int, reason: str) -> None:
         reason = mask_emails(reason)  # a schema path or a flattened key can be an email

@@ -1,5 +1,6 @@
 """Validation as Airbyte's type system means it: a null passes any declared type (JDBC sources
-declare single types and send null for empty columns)."""
+declare single types and send null for empty columns), and where jsonschema-rs and the reference
+jsonschema disagree about a record (ECMA-262 regex rules in `pattern`), jsonschema decides."""
 
 from __future__ import annotations
 
@@ -93,3 +94,23 @@ def test_nulls_in_columns_declared_with_a_single_type_are_delivered(tmp_path, em
     [state] = result.states
     assert state["state"]["destinationStats"] == {"recordCount": 151.0, "rejectedRecordCount": 1.0}
 
+
+def test_a_record_jsonschema_finds_valid_is_delivered_though_jsonschema_rs_does_not(tmp_path, emulator):
+    """`\\d` is any Unicode digit to jsonschema (Python's re) and ASCII only to jsonschema-rs
+    (ECMA-262): the Arabic-Indic digits of row 1 match `^\\d{5}$` by the reference. Before, the
+    record was rejected as 'invalid by the stream schema'."""
+    properties = {"user_id": {"type": "string"}, "zip": {"type": "string", "pattern": "^\\d{5}$"}}
+    rows = [json.dumps({"user_id": "u1", "zip": "٠٢١٠١"}), json.dumps({"user_id": "u2", "zip": "ABCDE"})]
+    path = tmp_path / "in.jsonl"
+    write_input(path, rows)
+    config = connector_config("thrivestack", emulator.url, top={"max_rejected_ratio": 1})
+    result = run_cli(write_args(tmp_path, config, catalog(properties)), path)
+
+    assert result.returncode == 0, result.logs()
+    [event] = emulator.accepted("thrivestack")
+    assert event["user_id"] == "u1" and "٠٢١٠١" in json.dumps(event, ensure_ascii=False)
+    assert result.logs("WARN") == [
+        "rejected record 2 of stream 'public.customers': schema: $.zip: does not match the schema's pattern"
+    ]
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 1.0}
