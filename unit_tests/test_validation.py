@@ -57,7 +57,7 @@ JDBC = {
         "phone": {"type": "string"},
         "status": {"type": "string", "enum": ["active", "closed"]},
         "balance": {"$ref": "#/definitions/money"},
-        "address": {
+        "home": {
             "type": "object",
             "required": ["city"],
             "properties": {"city": {"type": "string"}, "lines": {"type": "array", "items": {"type": "string"}}},
@@ -109,7 +109,7 @@ PLAUSIBLE = {
     "phone": st.none() | st.text(max_size=8) | st.integers(),
     "status": st.sampled_from(["active", "closed", None, "Active"]),
     "balance": st.none() | st.integers(min_value=-5, max_value=5) | st.floats(allow_nan=False) | st.text(max_size=2),
-    "address": st.none()
+    "home": st.none()
     | st.fixed_dictionaries(
         {},
         optional={
@@ -273,7 +273,7 @@ def test_nulls_pass_columns_declared_with_a_single_type():
     validator = RecordValidator(JDBC)
     row = {"id": 7, "phone": None, "status": None, "balance": None, "external": None, "_ab_cdc_deleted_at": None}
     assert validator.is_valid(row)
-    assert validator.is_valid({"id": 7, "address": {"city": None, "lines": ["a", None]}, "pair": [None, None, None]})
+    assert validator.is_valid({"id": 7, "home": {"city": None, "lines": ["a", None]}, "pair": [None, None, None]})
     assert validator.is_valid({"id": 7, "counts": {"a": None}, "flags": {"f_a": None}, "either": None, "both": None})
 
 
@@ -282,7 +282,7 @@ def test_nulls_pass_columns_declared_with_a_single_type():
     [
         ({"id": None, "phone": 5}, "$.phone: expected string or null"),  # a null id is fine, a number phone is not
         ({"phone": None}, "$: missing required field 'id'"),  # required keeps its meaning
-        ({"id": 1, "address": {"lines": None}}, "$.address: missing required field 'city'"),
+        ({"id": 1, "home": {"lines": None}}, "$.home: missing required field 'city'"),
         ({"id": 1, "status": "open"}, "$.status: not one of the allowed values"),
         ({"id": 1, "balance": -1}, "$.balance: violates minimum 0"),  # through $ref
         ({"id": 1, "pair": [1, "a", "b"]}, "$.pair[2]: expected boolean or null"),
