@@ -157,11 +157,22 @@ def is_date_time_text(value: Any) -> bool:
     )
 
 
+def same_value(first: Any, second: Any) -> bool:
+    """Whether two flat values would be sent as the same JSON: same class and equal (so 1 is not
+    True nor 1.0, and 0.0 is not -0.0)."""
+    if first.__class__ is not second.__class__ or first != second:
+        return False
+    return first.__class__ is not float or math.copysign(1.0, first) == math.copysign(1.0, second)
+
+
 def flatten(fields: dict[str, Any], leaf: Callable[[Any, str], Any]) -> dict[str, Any]:
     """Nested objects become `parent_child` keys; lists of scalars are joined with ", ".
 
     `leaf(value, key)` converts every scalar. Lists holding objects are rejected: there is no
-    faithful flat form for them. Two fields that flatten to one key reject the record.
+    faithful flat form for them. Two fields that flatten to one key are sent once when their
+    converted values are the same (source-hubspot's `properties` object beside its flattened
+    `properties_*` columns), at the place of the first; with different values they reject the
+    record.
     """
     flat: dict[str, Any] = {}
     _flatten_into(flat, fields, leaf, "")
@@ -181,7 +192,9 @@ def _flatten_into(flat: dict[str, Any], fields: Mapping[str, Any], leaf: Callabl
             value = _joined(value, name)
         else:
             value = leaf(value, name)
-        if name in flat:  # `a.b` and a top-level `a_b`: reject rather than lose one
+        if name in flat:  # `a.b` and a top-level `a_b`: one value sent once, two rejected rather than one lost
+            if same_value(flat[name], value):
+                continue
             raise RecordRejected(f"two fields flatten to '{name}'; rename one")
         flat[name] = value
 

@@ -8,6 +8,7 @@ rejected. Zaius' `name` is the one documented exception: it only fills first/las
 
 import re
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -158,3 +159,43 @@ def test_random_records_with_a_user_id_lose_nothing(name, data, user_id):
         return
     check_types(name, payload)
     check_nothing_lost(name, data, payload)
+
+
+def flattened_copies(value: dict, prefix: str):
+    """source-hubspot's flattened columns of an object: `<prefix>_<key>` for each leaf (a list kept whole)."""
+    for key, item in value.items():
+        name = f"{prefix}_{key}"
+        if isinstance(item, dict):
+            yield from flattened_copies(item, name)
+        else:
+            yield name, item
+
+
+def outcome(vendor, data):
+    """The payload's bytes, or the rejection's reason."""
+    try:
+        return orjson.dumps(vendor.map_record(data, EMITTED, None))
+    except RecordRejected as rejection:
+        return rejection.reason
+
+
+@pytest.mark.parametrize("name", sorted(set(VENDORS) - {"thrivestack"}))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(properties=st.dictionaries(keys, json_values, max_size=6), user_id=identifiers, copies_first=st.booleans())
+def test_flattened_copies_of_an_object_change_nothing_on_the_flat_vendors(name, properties, user_id, copies_first):
+    """A record with an object and the same values again as flattened columns (source-hubspot's
+    `properties` and `properties_*`) maps as the record with the object alone: byte for byte
+    when the copies come after it, to an equal payload (keys in first-seen order) when before;
+    each rejected with the same reason."""
+    vendor = vendor_from_config(VENDORS[name])
+    record = {"user_id": user_id, "properties": properties}
+    copies = dict(flattened_copies(properties, "properties"))
+    alone = outcome(vendor, record)
+    if not copies_first:
+        assert outcome(vendor, {**record, **copies}) == alone
+        return
+    doubled = outcome(vendor, {**copies, **record})
+    assert isinstance(doubled, str) == isinstance(alone, str), (doubled, alone)
+    if isinstance(alone, bytes):
+        assert orjson.loads(doubled) == orjson.loads(alone)
+        assert outcome(vendor, {**copies, **record}) == doubled  # the same bytes every time

@@ -11,6 +11,7 @@ from destination_identify.values import (
     identifier_text,
     is_date_time_text,
     iso_utc,
+    json_scalar,
     number_text,
     scalar_text,
     text_list,
@@ -227,3 +228,42 @@ def test_a_date_is_midnight_utc_whatever_the_machines_time_zone(monkeypatch):
     finally:
         monkeypatch.undo()  # TZ as it was, then read again
         time.tzset()
+
+
+# ---- two fields flattening to one key with the same value (source-hubspot's `properties` and
+# its flattened `properties_*` columns) -----------------------------------------------------
+
+
+def test_flatten_sends_two_fields_with_equal_values_once_at_the_first_ones_place():
+    hubspot = {
+        "id": "151",
+        "properties": {"email": "m@x.es", "n": 2, "ok": True},
+        "properties_email": "m@x.es",
+        "properties_n": 2,
+        "properties_ok": True,
+    }
+    flat = flatten(hubspot, json_scalar)
+    assert list(flat.items()) == [("id", "151"), ("properties_email", "m@x.es"), ("properties_n", 2), ("properties_ok", True)]
+    columns_first = {"properties_ok": True, "id": "151", "properties": {"n": 2, "ok": True}}
+    assert list(flatten(columns_first, json_scalar).items()) == [("properties_ok", True), ("id", "151"), ("properties_n", 2)]
+
+
+def test_flatten_compares_equal_values_after_the_leaf_conversion():
+    assert flatten({"a": {"b": ["x", "y"]}, "a_b": "x, y"}, json_scalar) == {"a_b": "x, y"}
+    assert flatten({"a": {"b": 1}, "a_b": "1"}, scalar_text) == {"a_b": "1"}  # the same text is sent either way
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"p": {"n": 1}, "p_n": True},  # equal in Python, not in JSON
+        {"p": {"n": 1}, "p_n": 1.0},
+        {"p": {"n": 0.0}, "p_n": -0.0},
+        {"p": {"n": 1}, "p_n": "1"},
+        {"p": {"n": "a"}, "p_n": "A"},
+    ],
+)
+def test_flatten_still_rejects_two_fields_with_different_values(fields):
+    with pytest.raises(RecordRejected) as caught:
+        flatten(fields, json_scalar)
+    assert caught.value.reason == "two fields flatten to 'p_n'; rename one"

@@ -199,3 +199,40 @@ def test_a_key_ending_in_at_with_no_point_in_time_rejects_the_record(value):
 def test_a_list_under_a_key_ending_in_at_rejects_the_record():
     with pytest.raises(RecordRejected, match=r"^renewals_at: not an ISO-8601 date or date-time$"):
         crowdpower().map_record({"user_id": "u", "renewals_at": ["2024-03-01", "2025-03-01"]}, 1, None)
+
+
+# ---- source-hubspot: a `properties` object beside its flattened `properties_*` columns -----------
+
+HUBSPOT = {
+    "id": "151",
+    "properties": {"email": "m@x.es", "firstname": "Marta", "createdate": "2024-01-15T10:30:00.000Z", "num_notes": 3},
+    "properties_email": "m@x.es",
+    "properties_firstname": "Marta",
+    "properties_createdate": "2024-01-15T10:30:00.000Z",
+    "properties_num_notes": 3,
+}
+
+
+def test_a_hubspot_row_sends_each_duplicated_property_once():
+    assert crowdpower().map_record(HUBSPOT, 1, "id") == {
+        "user_id": "151",
+        "custom_attributes": {
+            "properties_email": "m@x.es",
+            "properties_firstname": "Marta",
+            "properties_createdate": 1705314600,
+            "properties_num_notes": 3,
+        },
+        "update_session": False,
+    }
+
+
+def test_two_names_made_one_valid_key_with_equal_values_are_sent_once():
+    assert crowdpower().map_record({"user_id": "u", "Plan Tier": "a", "Plan_Tier": "a"}, 1, None)["custom_attributes"] == {
+        "Plan_Tier": "a"
+    }
+
+
+def test_a_duplicated_property_with_another_value_still_rejects_the_record():
+    with pytest.raises(RecordRejected) as caught:
+        crowdpower().map_record({**HUBSPOT, "properties_num_notes": 4}, 1, "id")
+    assert caught.value.reason == "two fields flatten to 'properties_num_notes'; rename one"

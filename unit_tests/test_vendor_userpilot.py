@@ -220,3 +220,35 @@ def test_read_response(status, headers, verdict):
 )
 def test_read_check(status, result):
     assert userpilot().read_check(status, b"") == result
+
+
+# ---- source-hubspot: a `properties` object beside its flattened `properties_*` columns -----------
+
+HUBSPOT = {
+    "id": "151",
+    "properties": {"email": "m@x.es", "firstname": "Marta", "createdate": "2024-01-15T10:30:00.000Z", "num_notes": 3},
+    "properties_email": "m@x.es",
+    "properties_firstname": "Marta",
+    "properties_createdate": "2024-01-15T10:30:00.000Z",
+    "properties_num_notes": 3,
+}
+
+
+@pytest.mark.parametrize("mode, notes", [("bulk", 3), ("realtime", "3")])
+def test_a_hubspot_row_sends_each_duplicated_property_once(mode, notes):
+    assert userpilot(mode=mode).map_record(HUBSPOT, 1, "id") == {
+        "user_id": "151",
+        "metadata": {
+            "properties_email": "m@x.es",
+            "properties_firstname": "Marta",
+            "properties_createdate": "2024-01-15T10:30:00.000Z",
+            "properties_num_notes": notes,
+        },
+    }
+
+
+@pytest.mark.parametrize("mode", ["bulk", "realtime"])
+def test_a_duplicated_property_with_another_value_still_rejects_the_record(mode):
+    with pytest.raises(RecordRejected) as caught:
+        userpilot(mode=mode).map_record({**HUBSPOT, "properties_email": "other@x.es"}, 1, "id")
+    assert caught.value.reason == "two fields flatten to 'properties_email'; rename one"

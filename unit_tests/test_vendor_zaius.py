@@ -218,3 +218,33 @@ def test_read_check_401_and_outage():
         False, "Zaius (Optimizely Data Platform) rejected the API key (401); check api_key"
     )
     assert zaius().read_check(500, b"").ok is False
+
+
+# ---- source-hubspot: a `properties` object beside its flattened `properties_*` columns -----------
+
+HUBSPOT = {
+    "id": "151",
+    "properties": {"email": "m@x.es", "firstname": "Marta", "createdate": "2024-01-15T10:30:00.000Z", "num_notes": 3},
+    "properties_email": "m@x.es",
+    "properties_firstname": "Marta",
+    "properties_createdate": "2024-01-15T10:30:00.000Z",
+    "properties_num_notes": 3,
+}
+
+
+def test_a_hubspot_row_sends_each_duplicated_property_once():
+    assert zaius().map_record(HUBSPOT, 1, "id") == {
+        "attributes": {
+            "customer_id": "151",
+            "properties_email": "m@x.es",
+            "properties_firstname": "Marta",
+            "properties_createdate": "2024-01-15T10:30:00.000Z",
+            "properties_num_notes": 3,
+        }
+    }
+
+
+def test_a_duplicated_property_with_another_value_still_rejects_the_record():
+    with pytest.raises(RecordRejected) as caught:
+        zaius().map_record({**HUBSPOT, "properties_firstname": "Marta B."}, 1, "id")
+    assert caught.value.reason == "two fields flatten to 'properties_firstname'; rename one"

@@ -17,6 +17,7 @@ from destination_identify.values import (
     identifier_text,
     is_date_time_text,
     json_scalar,
+    same_value,
     scalar_text,
     unix_seconds,
 )
@@ -62,7 +63,7 @@ def date_attribute(value: Any, field: str) -> int:
 def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
     """Flatten `fields` into valid custom attributes (strings, numbers and booleans as they are,
     date-times as UNIX seconds, each converted once, once its key is known); a key two fields
-    would share rejects the record."""
+    would share is sent once when both send the same value, else it rejects the record."""
     flat = flatten(fields, json_scalar)
     if not flat:
         return
@@ -74,6 +75,8 @@ def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
         elif value.__class__ is str and is_date_time_text(value):  # a date-time under any key
             value = unix_seconds(value, name)
         if key in attributes:
+            if same_value(attributes[key], value):
+                continue
             raise RecordRejected(f"two fields become custom attribute '{key}'; rename one")
         attributes[key] = value
 
