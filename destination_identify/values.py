@@ -148,13 +148,25 @@ def _iso_z(moment: datetime) -> str:
 
 
 def is_date_time_text(value: Any) -> bool:
-    """True for strings that look like ISO-8601 date-times (not plain dates, not free text)."""
+    """True for strings that start like ISO-8601 date-times (not plain dates): a cheap first
+    test; free text may start so too (see `date_time_seconds`)."""
     return (
         isinstance(value, str)
         and len(value) >= 16
         and value[4:5] == "-"
         and _DATE_TIME_PREFIX.match(value) is not None
     )
+
+
+def date_time_seconds(value: Any) -> int | None:
+    """UNIX seconds of a string that is wholly an ISO-8601 date-time; None for anything else: a
+    plain date, or free text that only starts like a date-time ("2024-01-15 10:30 called")."""
+    if not is_date_time_text(value):
+        return None
+    try:
+        return unix_seconds(value, "")
+    except RecordRejected:
+        return None
 
 
 def same_value(first: Any, second: Any) -> bool:

@@ -7,6 +7,7 @@ import pytest
 
 from destination_identify.errors import RecordRejected
 from destination_identify.values import (
+    date_time_seconds,
     flatten,
     identifier_text,
     is_date_time_text,
@@ -141,6 +142,24 @@ def test_unparseable_timestamps_are_rejected_without_the_value(value, reason):
 )
 def test_is_date_time_text(value, expected):
     assert is_date_time_text(value) is expected
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("2024-01-15T10:30:00Z", 1705314600),
+        ("2024-01-15 10:30", 1705314600),
+        ("2024-01-15T11:30:00.000+01:00", 1705314600),
+        ("2024-01-15", None),  # a plain date is not a date-time
+        ("2024-01-15 10:30 called, wants refund", None),  # free text that starts like one
+        ("2024-01-15T10:30:00Z, 2024-02-01T10:30:00Z", None),
+        ("2024-02-30T10:30:00Z", None),  # no such day: the text it is
+        ("called 2024-01-15 10:30", None),
+        (1705314600, None),
+    ],
+)
+def test_date_time_seconds_only_for_text_that_is_wholly_a_date_time(value, seconds):
+    assert date_time_seconds(value) == seconds
 
 
 def test_flatten_joins_nested_keys_with_underscore_and_lists_with_comma_space():

@@ -236,3 +236,29 @@ def test_a_duplicated_property_with_another_value_still_rejects_the_record():
     with pytest.raises(RecordRejected) as caught:
         crowdpower().map_record({**HUBSPOT, "properties_num_notes": 4}, 1, "id")
     assert caught.value.reason == "two fields flatten to 'properties_num_notes'; rename one"
+
+
+# ---- text that only starts like a date-time ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "notes",
+    ["2024-01-15 10:30 called, wants refund", "2024-01-15T10:30:00Z and again 2024-02-01", "2024-13-45 99:99 typo"],
+)
+def test_free_text_that_starts_like_a_date_time_is_sent_as_text(notes):
+    customer = crowdpower().map_record({"user_id": "u", "notes": notes, "ticket": {"subject": notes}}, 1, None)
+    assert customer["custom_attributes"] == {"notes": notes, "ticket_subject": notes}
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [("2024-01-15 10:30", 1705314600), ("2024-01-15T11:30:00+01:00", 1705314600), ("2024-01-15T10:30:00.000Z", 1705314600)],
+)
+def test_a_whole_date_time_under_any_key_still_becomes_unix_seconds(value, seconds):
+    assert crowdpower().map_record({"user_id": "u", "last_seen": value}, 1, None)["custom_attributes"] == {"last_seen": seconds}
+
+
+def test_under_a_key_ending_in_at_text_that_starts_like_a_date_time_still_rejects_the_record():
+    with pytest.raises(RecordRejected) as caught:
+        crowdpower().map_record({"user_id": "u", "called_at": "2024-01-15 10:30 called, wants refund"}, 1, None)
+    assert caught.value.reason == "called_at: not an ISO-8601 date or date-time"

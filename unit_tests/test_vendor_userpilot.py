@@ -252,3 +252,12 @@ def test_a_duplicated_property_with_another_value_still_rejects_the_record(mode)
     with pytest.raises(RecordRejected) as caught:
         userpilot(mode=mode).map_record({**HUBSPOT, "properties_email": "other@x.es"}, 1, "id")
     assert caught.value.reason == "two fields flatten to 'properties_email'; rename one"
+
+
+# ---- text that only starts like a date-time is text (no date conversion here, unlike CrowdPower) --
+
+
+@pytest.mark.parametrize("mode", ["bulk", "realtime"])
+def test_text_that_starts_like_a_date_time_is_sent_as_it_is(mode):
+    notes = "2024-01-15 10:30 called, wants refund"
+    assert userpilot(mode=mode).map_record({"user_id": "u", "notes": notes}, 1, None)["metadata"] == {"notes": notes}

@@ -248,3 +248,12 @@ def test_a_duplicated_property_with_another_value_still_rejects_the_record():
     with pytest.raises(RecordRejected) as caught:
         zaius().map_record({**HUBSPOT, "properties_firstname": "Marta B."}, 1, "id")
     assert caught.value.reason == "two fields flatten to 'properties_firstname'; rename one"
+
+
+# ---- text that only starts like a date-time is text (no date conversion here, unlike CrowdPower) --
+
+
+def test_text_that_starts_like_a_date_time_is_sent_as_it_is():
+    notes = "2024-01-15 10:30 called, wants refund"
+    record = {"email": "a@example.com", "notes": notes, "seen_at": "2024-01-15T10:30:00Z"}
+    assert zaius().map_record(record, 1, None)["attributes"] == record  # as they are, dates included

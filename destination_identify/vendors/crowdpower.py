@@ -13,9 +13,9 @@ from typing import Any, Mapping
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.fields import splitter_for
 from destination_identify.values import (
+    date_time_seconds,
     flatten,
     identifier_text,
-    is_date_time_text,
     json_scalar,
     same_value,
     scalar_text,
@@ -62,7 +62,7 @@ def date_attribute(value: Any, field: str) -> int:
 
 def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
     """Flatten `fields` into valid custom attributes (strings, numbers and booleans as they are,
-    date-times as UNIX seconds, each converted once, once its key is known); a key two fields
+    text that is wholly a date-time as UNIX seconds, each converted once, once its key is known); a key two fields
     would share is sent once when both send the same value, else it rejects the record."""
     flat = flatten(fields, json_scalar)
     if not flat:
@@ -72,8 +72,8 @@ def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
         key, is_date = attribute_key(name)
         if is_date:
             value = date_attribute(value, name)
-        elif value.__class__ is str and is_date_time_text(value):  # a date-time under any key
-            value = unix_seconds(value, name)
+        elif value.__class__ is str and (seconds := date_time_seconds(value)) is not None:
+            value = seconds  # a whole date-time under any key; other text stays text
         if key in attributes:
             if same_value(attributes[key], value):
                 continue
