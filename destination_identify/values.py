@@ -4,13 +4,17 @@ Each converter returns the vendor-ready value or raises `RecordRejected` with a 
 names the kind of problem, never the value itself (values may be personal data).
 """
 
+import json
 import math
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
+import orjson
+
 from destination_identify.errors import RecordRejected
+from destination_identify.fields import drop_nulls
 
 NO_USER_ID = "no user id (user_id, userId or the stream's primary key)"
 
@@ -180,8 +184,9 @@ def same_value(first: Any, second: Any) -> bool:
 def flatten(fields: dict[str, Any], leaf: Callable[[Any, str], Any]) -> dict[str, Any]:
     """Nested objects become `parent_child` keys; lists of scalars are joined with ", ".
 
-    `leaf(value, key)` converts every scalar. Lists holding objects are rejected: there is no
-    faithful flat form for them. Two fields that flatten to one key are sent once when their
+    `leaf(value, key)` converts every scalar. A list holding objects or lists has no faithful
+    flat form: it is sent as its compact JSON text (`json_text`), under the key it would have
+    had, as Airbyte's type system lets a destination fall back to text. Two fields that flatten to one key are sent once when their
     converted values are the same (source-hubspot's `properties` object beside its flattened
     `properties_*` columns), at the place of the first; with different values they reject the
     record.
@@ -218,5 +223,24 @@ def _joined(items: list, name: str) -> str:
     else:  # the common list of strings
         return ", ".join(items)
     if any(isinstance(item, (dict, list)) for item in items):
-        raise RecordRejected(f"{name}: a list of objects cannot be sent as a flat attribute")
+        return json_text(items, name)
     return ", ".join(scalar_text(item, name) for item in items)
+
+
+def json_text(value: Any, name: str) -> str:
+    """A value with no flat form as compact JSON text, its nulls dropped first as a record's nulls
+    are everywhere: orjson's text, as the payload's own; the standard library's where orjson
+    cannot write the value (an integer past 64 bits, read exactly from a NUMBER(38) record, or
+    more than 255 levels of nesting). (NaN never gets here: orjson refuses it in a record's line,
+    and only lines orjson read are read again by the standard library.)"""
+    value = drop_nulls(value)
+    if value is None:
+        value = []
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        pass
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise RecordRejected(f"{name}: not a finite number") from None

@@ -179,11 +179,28 @@ def test_flatten_passes_the_flat_key_to_the_leaf_converter():
     assert seen == ["a_b"]
 
 
-@pytest.mark.parametrize("orders", [[{"id": 1}], ["a", {"id": 1}], ["a", ["b"]]])
-def test_flatten_rejects_lists_of_objects(orders):
-    with pytest.raises(RecordRejected) as caught:
-        flatten({"orders": orders}, lambda value, key: value)
-    assert caught.value.reason == "orders: a list of objects cannot be sent as a flat attribute"
+@pytest.mark.parametrize(
+    "orders, text",
+    [
+        ([{"id": 1}], '[{"id":1}]'),
+        (["a", {"id": 1}], '["a",{"id":1}]'),
+        (["a", ["b"]], '["a",["b"]]'),
+        ([{"id": 1, "note": None, "lines": [{"sku": "x", "gift": None}, None]}, None], '[{"id":1,"lines":[{"sku":"x"}]}]'),
+        ([{"name": "Zoë ✓", "q": 'say "hi"\n'}], '[{"name":"Zoë ✓","q":"say \\"hi\\"\\n"}]'),
+        ([{"price": 1.5, "big": 1e20, "ok": True}], '[{"price":1.5,"big":1e+20,"ok":true}]'),
+    ],
+)
+def test_flatten_sends_a_list_holding_objects_or_lists_as_its_compact_json_text(orders, text):
+    flat = flatten({"user": {"orders": orders}, "n": 1}, json_scalar)
+    assert flat == {"user_orders": text, "n": 1}
+
+
+def test_json_text_falls_back_to_the_standard_library_for_what_orjson_cannot_write():
+    assert flatten({"ids": [{"id": 2**70}]}, json_scalar) == {"ids": '[{"id":1180591620717411303424}]'}
+    deep = [1]
+    for _ in range(300):  # orjson writes at most 255 levels
+        deep = [deep]
+    assert flatten({"deep": deep}, json_scalar) == {"deep": "[" * 301 + "1" + "]" * 301}
 
 
 def test_flatten_joins_a_list_of_strings_as_it_is_and_an_empty_list_as_empty_text():

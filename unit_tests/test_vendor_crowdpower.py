@@ -122,7 +122,6 @@ def test_attribute_keys_are_made_valid(name, key):
         ({"user_id": "u", "created_at": "last week"}, "created_at: not an ISO-8601 date or date-time"),
         ({"user_id": "u", "renewal_at": "2024-02-30T00:00:00Z"}, "renewal_at: not an ISO-8601 date or date-time"),
         ({"user_id": "u", "Plan Tier": "a", "Plan_Tier": "b"}, "two fields become custom attribute 'Plan_Tier'; rename one"),
-        ({"user_id": "u", "orders": [{"id": 1}]}, "orders: a list of objects cannot be sent as a flat attribute"),
         ({"user_id": True}, "user_id: expected a string or integer identifier, got boolean"),
         ({"user_id": "u", "prefs": {"news": True}, "prefs_news": False}, "two fields flatten to 'prefs_news'; rename one"),
     ],
@@ -262,3 +261,38 @@ def test_under_a_key_ending_in_at_text_that_starts_like_a_date_time_still_reject
     with pytest.raises(RecordRejected) as caught:
         crowdpower().map_record({"user_id": "u", "called_at": "2024-01-15 10:30 called, wants refund"}, 1, None)
     assert caught.value.reason == "called_at: not an ISO-8601 date or date-time"
+
+
+# ---- values with no flat form go as compact JSON text -------------------------------------------
+
+SHOPIFY_ADDRESSES = [
+    {"id": 1, "address1": "1 Main St", "city": "Oslo", "company": None, "default": True},
+    {"id": 2, "address1": "Storgata 5", "city": "Bergen", "province": None, "default": False},
+]
+
+
+def test_a_list_of_objects_is_sent_as_its_compact_json_text_without_nulls():
+    customer = crowdpower().map_record({"user_id": "u", "addresses": SHOPIFY_ADDRESSES, "tags": ["vip", "beta"]}, 1, None)
+    assert customer["custom_attributes"] == {
+        "addresses": '[{"id":1,"address1":"1 Main St","city":"Oslo","default":true},'
+        '{"id":2,"address1":"Storgata 5","city":"Bergen","default":false}]',
+        "tags": "vip, beta",  # a list of scalars is joined as before
+    }
+
+
+@pytest.mark.parametrize(
+    "record, key, text",
+    [
+        ({"user_id": "u", "photo": {"thumbnails": [{"url": "https://x/1.png", "size": 80}]}}, "photo_thumbnails", '[{"url":"https://x/1.png","size":80}]'),
+        ({"user_id": "u", "matrix": [[1, 2], ["a", None]]}, "matrix", '[[1,2],["a"]]'),
+        ({"user_id": "u", "mixed": ["a", {"b": "ü"}]}, "mixed", '["a",{"b":"ü"}]'),
+    ],
+)
+def test_lists_holding_objects_or_lists_become_json_text(record, key, text):
+    assert crowdpower().map_record(record, 1, None)["custom_attributes"] == {key: text}
+
+
+def test_a_list_of_objects_under_a_key_ending_in_at_still_rejects_the_record():
+    with pytest.raises(RecordRejected) as caught:
+        crowdpower().map_record({"user_id": "u", "renewals_at": [{"on": "2024-03-01"}]}, 1, None)
+    assert caught.value.reason == "renewals_at: not an ISO-8601 date or date-time"

@@ -116,7 +116,6 @@ def test_minimal_user_and_primary_key_fallback():
         ("bulk", {"user_id": "u", "createdAt": 1, "created": {"at": 2}}, "two fields map to metadata.created_at; remove or rename one"),
         ("realtime", {"user_id": "u", "companyName": "A", "company": {"name": "B"}}, "two fields map to metadata.company_name; remove or rename one"),
         ("bulk", {"user_id": "u", "company_id": 1.5}, "company_id: expected a string or integer identifier, got number"),
-        ("bulk", {"user_id": "u", "items": [{"sku": 1}]}, "items: a list of objects cannot be sent as a flat attribute"),
         ("bulk", {"user_id": "u", "prefs": {"news": True}, "prefs_news": False}, "two fields flatten to 'prefs_news'; rename one"),
     ],
 )
@@ -261,3 +260,28 @@ def test_a_duplicated_property_with_another_value_still_rejects_the_record(mode)
 def test_text_that_starts_like_a_date_time_is_sent_as_it_is(mode):
     notes = "2024-01-15 10:30 called, wants refund"
     assert userpilot(mode=mode).map_record({"user_id": "u", "notes": notes}, 1, None)["metadata"] == {"notes": notes}
+
+
+# ---- values with no flat form go as compact JSON text -------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["bulk", "realtime"])
+def test_a_list_of_objects_is_sent_as_its_compact_json_text_without_nulls(mode):
+    record = {
+        "user_id": "u",
+        "addresses": [{"address1": "1 Main St", "city": "Oslo", "company": None}, {"city": "Bergen", "default": False}],
+        "tags": ["vip", "beta"],
+        "companies": [{"id": 7, "name": "Acme"}],
+    }
+    assert userpilot(mode=mode).map_record(record, 1, None)["metadata"] == {
+        "addresses": '[{"address1":"1 Main St","city":"Oslo"},{"city":"Bergen","default":false}]',
+        "tags": "vip, beta",
+        "companies": '[{"id":7,"name":"Acme"}]',
+    }
+
+
+def test_a_mapped_list_of_objects_goes_to_its_metadata_key_as_json_text():
+    vendor = userpilot()
+    payload = {"user_id": "u"}
+    vendor.place_native(payload, "addresses", [{"city": "Oslo"}])
+    assert payload == {"user_id": "u", "metadata": {"addresses": '[{"city":"Oslo"}]'}}

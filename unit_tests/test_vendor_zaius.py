@@ -257,3 +257,21 @@ def test_text_that_starts_like_a_date_time_is_sent_as_it_is():
     notes = "2024-01-15 10:30 called, wants refund"
     record = {"email": "a@example.com", "notes": notes, "seen_at": "2024-01-15T10:30:00Z"}
     assert zaius().map_record(record, 1, None)["attributes"] == record  # as they are, dates included
+
+
+# ---- values with no flat form go as compact JSON text -------------------------------------------
+
+
+def test_a_list_of_objects_is_sent_as_its_compact_json_text_without_nulls():
+    record = {
+        "email": "a@example.com",
+        "addresses": [{"address1": "1 Main St", "city": "Oslo", "company": None}, {"city": "Bergen", "default": False}],
+        "tags": ["vip", "beta"],
+        "photo": {"thumbnails": [{"url": "https://x/1.png", "size": 80}]},
+    }
+    assert zaius().map_record(record, 1, None)["attributes"] == {
+        "email": "a@example.com",
+        "addresses": '[{"address1":"1 Main St","city":"Oslo"},{"city":"Bergen","default":false}]',
+        "tags": "vip, beta",
+        "photo_thumbnails": '[{"url":"https://x/1.png","size":80}]',
+    }

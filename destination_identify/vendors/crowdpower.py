@@ -53,8 +53,8 @@ def attribute_key(name: str) -> tuple[str, bool]:
 def date_attribute(value: Any, field: str) -> int:
     """A key ending in `_at` is CrowdPower's mark of a date, which must be UNIX seconds ("anything
     else is an API error"): dates and epoch milliseconds become seconds too, and a value that is
-    no single point in time (text, a boolean, a list joined into text) is rejected here, with its
-    reason, rather than failing a batch."""
+    no single point in time (text, a boolean, a list joined or written as JSON text) is rejected
+    here, with its reason, rather than failing a batch."""
     if value.__class__ is bool:
         raise RecordRejected(f"{field}: a key ending in _at holds a date (UNIX seconds), got boolean")
     return unix_seconds(value, field)
