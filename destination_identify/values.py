@@ -186,10 +186,10 @@ def flatten(fields: dict[str, Any], leaf: Callable[[Any, str], Any]) -> dict[str
 
     `leaf(value, key)` converts every scalar. A list holding objects or lists has no faithful
     flat form: it is sent as its compact JSON text (`json_text`), under the key it would have
-    had, as Airbyte's type system lets a destination fall back to text. Two fields that flatten to one key are sent once when their
-    converted values are the same (source-hubspot's `properties` object beside its flattened
-    `properties_*` columns), at the place of the first; with different values they reject the
-    record.
+    had, as Airbyte's type system lets a destination fall back to text. Two fields that flatten
+    to one key are sent once when their converted values are the same (source-hubspot's
+    `properties` object beside its flattened `properties_*` columns), at the place of the first;
+    with different values they reject the record.
     """
     flat: dict[str, Any] = {}
     _flatten_into(flat, fields, leaf, "")
@@ -209,7 +209,7 @@ def _flatten_into(flat: dict[str, Any], fields: Mapping[str, Any], leaf: Callabl
             value = _joined(value, name)
         else:
             value = leaf(value, name)
-        if name in flat:  # `a.b` and a top-level `a_b`: one value sent once, two rejected rather than one lost
+        if name in flat:  # `a.b` and a top-level `a_b`: one value sent once, two rejected, none lost
             if same_value(flat[name], value):
                 continue
             raise RecordRejected(f"two fields flatten to '{name}'; rename one")

@@ -3,7 +3,8 @@
 For any record, `map_record` either returns a payload or raises RecordRejected (never anything
 else); the payload holds only types the vendor accepts; and every non-null scalar of the record
 shows up in the payload (as is, as text, converted as a timestamp, or inside the JSON text of
-a list the flat vendors cannot flatten), unless the record was rejected. Zaius' `name` is the one documented exception: it only fills first/last names.
+a list the flat vendors cannot flatten), unless the record was rejected. Zaius' `name` is the
+one documented exception: it only fills first/last names.
 """
 
 import re

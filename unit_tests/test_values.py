@@ -279,7 +279,9 @@ def test_flatten_sends_two_fields_with_equal_values_once_at_the_first_ones_place
         "properties_ok": True,
     }
     flat = flatten(hubspot, json_scalar)
-    assert list(flat.items()) == [("id", "151"), ("properties_email", "m@x.es"), ("properties_n", 2), ("properties_ok", True)]
+    assert list(flat.items()) == [
+        ("id", "151"), ("properties_email", "m@x.es"), ("properties_n", 2), ("properties_ok", True)
+    ]
     columns_first = {"properties_ok": True, "id": "151", "properties": {"n": 2, "ok": True}}
     assert list(flatten(columns_first, json_scalar).items()) == [("properties_ok", True), ("id", "151"), ("properties_n", 2)]
 

@@ -254,7 +254,8 @@ def test_free_text_that_starts_like_a_date_time_is_sent_as_text(notes):
     [("2024-01-15 10:30", 1705314600), ("2024-01-15T11:30:00+01:00", 1705314600), ("2024-01-15T10:30:00.000Z", 1705314600)],
 )
 def test_a_whole_date_time_under_any_key_still_becomes_unix_seconds(value, seconds):
-    assert crowdpower().map_record({"user_id": "u", "last_seen": value}, 1, None)["custom_attributes"] == {"last_seen": seconds}
+    customer = crowdpower().map_record({"user_id": "u", "last_seen": value}, 1, None)
+    assert customer["custom_attributes"] == {"last_seen": seconds}
 
 
 def test_under_a_key_ending_in_at_text_that_starts_like_a_date_time_still_rejects_the_record():
@@ -283,7 +284,11 @@ def test_a_list_of_objects_is_sent_as_its_compact_json_text_without_nulls():
 @pytest.mark.parametrize(
     "record, key, text",
     [
-        ({"user_id": "u", "photo": {"thumbnails": [{"url": "https://x/1.png", "size": 80}]}}, "photo_thumbnails", '[{"url":"https://x/1.png","size":80}]'),
+        (
+            {"user_id": "u", "photo": {"thumbnails": [{"url": "https://x/1.png", "size": 80}]}},
+            "photo_thumbnails",
+            '[{"url":"https://x/1.png","size":80}]',
+        ),
         ({"user_id": "u", "matrix": [[1, 2], ["a", None]]}, "matrix", '[[1,2],["a"]]'),
         ({"user_id": "u", "mixed": ["a", {"b": "ü"}]}, "mixed", '["a",{"b":"ü"}]'),
     ],

@@ -62,8 +62,9 @@ def date_attribute(value: Any, field: str) -> int:
 
 def put_attributes(customer: dict, fields: Mapping[str, Any]) -> None:
     """Flatten `fields` into valid custom attributes (strings, numbers and booleans as they are,
-    text that is wholly a date-time as UNIX seconds, each converted once, once its key is known); a key two fields
-    would share is sent once when both send the same value, else it rejects the record."""
+    text that is wholly a date-time as UNIX seconds, each converted once, once its key is known);
+    a key two fields would share is sent once when both send the same value, else it rejects the
+    record."""
     flat = flatten(fields, json_scalar)
     if not flat:
         return
