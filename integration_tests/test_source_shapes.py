@@ -94,3 +94,51 @@ def test_the_rejected_ratio_still_counts_other_rejections_beside_deletes(tmp_pat
     assert result.returncode == 1
     [trace] = result.traces
     assert "more than max_rejected_ratio (0.1)" in trace["trace"]["error"]["message"]
+
+
+def test_upper_case_warehouse_columns_are_the_vendors_fields(tmp_path, emulator):
+    """Snowflake and Oracle columns come in upper case (JDBC: single types, nulls where empty)."""
+    column = {"type": "string"}
+    schema = {"type": "object", "properties": {
+        "ID": {"type": "number", "airbyte_type": "integer"}, "EMAIL": column, "FIRST_NAME": column,
+        "LAST_NAME": column, "CREATED_AT": {"type": "string", "format": "date-time"}, "PLAN": column}}
+    row = {"ID": 41, "EMAIL": "ada@example.com", "FIRST_NAME": "Ada", "LAST_NAME": None,
+           "CREATED_AT": "2024-01-15T10:30:00Z", "PLAN": "pro"}
+    messages = [record_message((None, "USERS"), row, EMITTED_AT), stream_state("USERS", 1, 1)]
+    config = connector_config("crowdpower", emulator.url)
+    result = run_cli(
+        write_args(tmp_path, config, catalog("USERS", schema, [["ID"]])), write_messages(tmp_path / "in.jsonl", messages)
+    )
+
+    assert result.returncode == 0, result.stdout
+    [customer] = emulator.accepted("crowdpower")
+    assert customer["user_id"] == "41"
+    assert customer["email"] == "ada@example.com"
+    assert customer["first_name"] == "Ada"
+    assert customer["signed_up_at"] == 1705314600
+    assert customer["custom_attributes"] == {"PLAN": "pro"}
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 0.0}
+
+
+def test_a_row_whose_user_id_is_null_is_rejected_not_sent_as_its_primary_key(tmp_path, emulator):
+    """A subscriptions table keyed by its own `id`: row 7 without a user must not update user 7."""
+    column = {"type": ["null", "string"]}
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "user_id": column, "email": column}}
+    rows = [{"id": 6, "user_id": "u-100", "email": "paid@example.com"}, {"id": 7, "user_id": None, "email": "lead@example.com"}]
+    messages = [record_message((None, "subscriptions"), row, EMITTED_AT) for row in rows]
+    messages.append(stream_state("subscriptions", 7, 2))
+    config = connector_config("thrivestack", emulator.url)
+    result = run_cli(
+        write_args(tmp_path, config, catalog("subscriptions", schema, [["id"]])),
+        write_messages(tmp_path / "in.jsonl", messages),
+    )
+
+    assert result.returncode == 0, result.stdout
+    assert [event["user_id"] for event in emulator.accepted("thrivestack")] == ["u-100"]
+    assert (
+        "rejected record 2 of stream 'subscriptions': no user id (user_id, userId or the stream's primary key)"
+        in result.logs("WARN")
+    )
+    [state] = result.states
+    assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 1.0}
