@@ -96,12 +96,21 @@ def connector_config(vendor: str, base_url: str, api_key: str = API_KEY, top: Op
     return config
 
 
+def schema_of(name: str) -> dict:
+    """Contacts are identified by their primary key `contact_key`: their schema has no user id
+    column (one it declared would be the user id, and the key would never stand in for it)."""
+    if name != "contacts":
+        return RECORD_SCHEMA
+    properties = {key: value for key, value in RECORD_SCHEMA["properties"].items() if key not in ("user_id", "userId")}
+    return {**RECORD_SCHEMA, "properties": properties}
+
+
 def configured_catalog(
     streams: Iterable[tuple[Optional[str], str]] = (USERS, CONTACTS), sync_mode: str = "append_dedup"
 ) -> dict:
     entries = []
     for namespace, name in streams:
-        stream = {"name": name, "json_schema": RECORD_SCHEMA, "supported_sync_modes": ["full_refresh", "incremental"]}
+        stream = {"name": name, "json_schema": schema_of(name), "supported_sync_modes": ["full_refresh", "incremental"]}
         if namespace:
             stream["namespace"] = namespace
         entries.append(
