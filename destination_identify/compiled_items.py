@@ -31,6 +31,7 @@ from destination_identify.values import identifier_text, scalar_text, text_list
 
 MAX_COMPILED_ITEMS = 256  # layouts compiled per shape (about 20 KiB each); later ones map the general way
 _UNSEEN = object()
+_TEXT_CASE = "{v}.__class__ is str"  # an inline case for text (and, maybe, more conditions on it)
 # The common cases of known converters, written inline: (condition on {v}, result) pairs, each
 # giving exactly what the converter returns for such a value; anything else calls it.
 INLINE_CASES: dict[Callable, tuple[tuple[str, str], ...]] = {
@@ -194,13 +195,29 @@ def _generate(
         lines.append(f"    {', '.join(f'v{index}' for index in range(len(layout)))}, = data.values()")
 
     def converted(
-        variable: str, target: str, convert: Callable, name: str, indent: str = "    ", cleaned: bool = False
+        variable: str,
+        target: str,
+        convert: Callable,
+        name: str,
+        indent: str = "    ",
+        cleaned: bool = False,
+        drop_blank: bool = False,
     ) -> None:
         """`target = convert(variable)` for a value that is not None, nulls inside dropped first
-        (`cleaned`: the code before did both already)."""
+        (`cleaned`: the code before did both already; `drop_blank`: blank text is left out, as
+        fields.erases says)."""
         namespace[f"convert_{name}"] = convert
         keyword = "if"
-        for condition, result in INLINE_CASES.get(convert, ()):
+        cases = INLINE_CASES.get(convert, ())
+        if drop_blank:  # text first: blank is left out, other text takes its inline case or the call
+            text_result = next((result for condition, result in cases if condition.startswith(_TEXT_CASE)), None)
+            lines.append(f"{indent}if {variable}.__class__ is str:")
+            lines.append(f"{indent}    if {variable} and not {variable}.isspace():")
+            call = f"convert_{name}({variable}, {name!r})"
+            lines.append(f"{indent}        {target} = {call if text_result is None else text_result.format(v=variable)}")
+            cases = tuple(case for case in cases if not case[0].startswith(_TEXT_CASE))
+            keyword = "elif"
+        for condition, result in cases:
             lines.append(f"{indent}{keyword} {condition.format(v=variable)}:")
             lines.append(f"{indent}    {target} = {result.format(v=variable)}")
             keyword = "elif"
@@ -219,7 +236,7 @@ def _generate(
     def place(variable: str, name: str, indent: str = "    ") -> None:
         placement = shape.placements[name]
         where = sections[placement.section] if placement.section else "item"
-        converted(variable, f"{where}[{placement.key!r}]", placement.convert, name, indent)
+        converted(variable, f"{where}[{placement.key!r}]", placement.convert, name, indent, drop_blank=True)
 
     # Nested objects shaped unlike the ones compiled for: before any work, hand the record back.
     for index, inner in inner_layouts.items():

@@ -167,6 +167,13 @@ def split_record(
     return splitter_for(wanted).split(data, user_id_field, mapped)
 
 
+def erases(hit: tuple[str, int], value: Any) -> bool:
+    """Blank text in a canonical field other than the user id: like a null, it would erase what
+    the vendor has (an email, a phone), so it is left out. A blank user id keeps its own
+    rejection reason."""
+    return value.__class__ is str and (not value or value.isspace()) and hit[0] != "user_id"
+
+
 def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> tuple[dict, dict]:
     """The general case: aliases compete for a canonical name and the best-ranked one wins."""
     canonical: dict[str, Any] = {}
@@ -189,6 +196,8 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
         if hit is None:
             if not key.startswith(AIRBYTE_INTERNAL_PREFIXES):
                 rest[key] = value
+            continue
+        if erases(hit, value):
             continue
         lost = _claim(canonical, source, hit, key, value)
         if lost is not None:
@@ -257,7 +266,7 @@ class RecordSplitter:
             narrowed = self._narrowed[names] = splitter_for(self.wanted.difference(mapped))
         canonical, rest = narrowed.split(data, user_id_field)
         for name, value in mapped.items():
-            if value is not None:
+            if value is not None and not erases((name, 0), value):
                 canonical[name] = value
         return canonical, rest
 
@@ -341,11 +350,17 @@ def user_id_source(layout: tuple, routes: list, user_id_field: str | None) -> An
     return PER_RECORD  # a nested object: filled from what is left of it
 
 
-def keep_lines(variable: str, target: str, indent: str = "    ") -> list[str]:
+def keep_lines(variable: str, target: str, indent: str = "    ", drop_blank: bool = False) -> list[str]:
     """Source for `target = variable`, nulls dropped at every depth; plain scalars, and lists of
-    them, are kept without a call (drop_nulls would return them as they are)."""
-    return [
-        f"{indent}if {variable}.__class__ in PLAIN:",
+    them, are kept without a call (drop_nulls would return them as they are). `drop_blank`:
+    blank text is left out too (a canonical field: see erases)."""
+    blank = [
+        f"{indent}if {variable}.__class__ is str:",
+        f"{indent}    if {variable} and not {variable}.isspace():",
+        f"{indent}        {target} = {variable}",
+    ]
+    return (blank if drop_blank else []) + [
+        f"{indent}{'elif' if drop_blank else 'if'} {variable}.__class__ in PLAIN:",
         f"{indent}    {target} = {variable}",
         f"{indent}elif {variable}.__class__ is list and {variable} and PLAIN.issuperset(map(type, {variable})):",
         f"{indent}    {target} = {variable}",
@@ -417,7 +432,10 @@ def _compile_splitter(layout: tuple, routes: list, user_id_field: str | None = N
                 *keep_lines(name, f"rest[{field}]", indent="        "),
             ]
         else:
-            lines += keep_lines(name, f"canonical[{route!r}]" if route.__class__ is str else f"rest[{field}]")
+            if route.__class__ is str:
+                lines += keep_lines(name, f"canonical[{route!r}]", drop_blank=route != "user_id")
+            else:
+                lines += keep_lines(name, f"rest[{field}]")
     if source is PER_RECORD:
         lines += [
             "    if 'user_id' not in canonical:",
@@ -458,6 +476,8 @@ def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source
         hit = nested.find(sub_key)
         if hit is None:
             leftover[sub_key] = sub_value
+            continue
+        if erases(hit, sub_value):
             continue
         lost = _claim(canonical, source, hit, f"{parent}.{sub_key}", sub_value)
         if lost is not None:  # a worse alias inside this same object (top-level ones always rank better)

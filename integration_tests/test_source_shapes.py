@@ -142,3 +142,20 @@ def test_a_row_whose_user_id_is_null_is_rejected_not_sent_as_its_primary_key(tmp
     )
     [state] = result.states
     assert state["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 1.0}
+
+
+def test_empty_text_in_a_vendor_field_is_not_sent_over_what_the_vendor_has(tmp_path, emulator):
+    """Databases often hold '' where a value is unknown: an empty email or phone would erase the
+    vendor's, like a null; empty custom data is sent as it is."""
+    column = {"type": "string"}
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "email": column, "phone": column, "plan": column}}
+    row = {"id": 5, "email": "", "phone": "  ", "plan": ""}
+    messages = [record_message((None, "users"), row, EMITTED_AT), stream_state("users", 5, 1)]
+    config = connector_config("crowdpower", emulator.url)
+    result = run_cli(write_args(tmp_path, config, catalog("users", schema, [["id"]])), write_messages(tmp_path / "in.jsonl", messages))
+
+    assert result.returncode == 0, result.stdout
+    [customer] = emulator.accepted("crowdpower")
+    assert customer["user_id"] == "5"
+    assert "email" not in customer and "phone" not in customer
+    assert customer["custom_attributes"] == {"plan": ""}

@@ -157,6 +157,25 @@ def test_a_null_user_id_column_is_not_replaced_by_the_primary_key(user_id_column
     assert split_record({"id": 7, "email": "a@example.com"}, ALL, user_id_field="id")[0]["user_id"] == 7
 
 
+def test_blank_text_in_a_canonical_field_is_left_out_like_a_null():
+    """An empty email or phone column would erase the vendor's; custom data keeps its blanks, and a
+    blank user id stays (its converter rejects the row with its own reason)."""
+    record = {
+        "user_id": " ",
+        "email": "",
+        "phone": "  ",
+        "company_id": "",
+        "address": {"city": "\t", "postal_code": "0150"},
+        "plan": "",
+    }
+    for _ in range(2):  # compiled on the second call
+        canonical, rest = split_record(record, ALL)
+        assert canonical == {"user_id": " ", "postal_code": "0150"}
+        assert rest == {"plan": ""}
+    assert split_record({"email": "", "EMAIL": "a@example.com"}, ALL) == ({"email": "a@example.com"}, {})
+    assert split_record({"user_id": "u"}, ALL, mapped={"email": " ", "phone": "+1"})[0] == {"user_id": "u", "phone": "+1"}
+
+
 def test_non_object_address_is_kept_as_is():
     canonical, rest = split_record({"address": "1 Main St, London"}, ALL)
     assert canonical == {}
@@ -198,7 +217,8 @@ def _split_by_definition(record, wanted, user_id_field, mapped):
         if value is not None:
             canonical["user_id"] = value
     for name, value in (mapped or {}).items():
-        if value is not None:
+        blank = isinstance(value, str) and not value.strip() and name != "user_id"
+        if value is not None and not blank:
             canonical[name] = value
     return canonical, rest
 

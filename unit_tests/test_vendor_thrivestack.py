@@ -96,6 +96,19 @@ def test_emitted_at_in_seconds_is_read_as_seconds():
 
 
 @pytest.mark.parametrize("competing", [False, True])  # the compiled layouts, and the general path
+def test_blank_canonical_text_is_not_sent_but_blank_custom_data_is(competing):
+    """An empty email or phone would erase Thrivestack's; an empty company id is no reason to
+    lose the user."""
+    record = {"user_id": "a", "email": "", "phone": " ", "company": {"id": ""}, "city": "Oslo", "plan": ""}
+    if competing:
+        record["userId"] = "b"
+    event = thrivestack().map_record(record, 1732262400000, None)
+    expected = {"enrichment_city": "Oslo", "plan": ""}
+    assert event["traits"] == ({**expected, "userId": "b"} if competing else expected)
+    assert "context" not in event
+
+
+@pytest.mark.parametrize("competing", [False, True])  # the compiled layouts, and the general path
 def test_airbyte_bookkeeping_columns_are_never_sent(competing):
     """Airbyte's `_airbyte_*` columns and its sources' `_ab_*` ones (CDC, file sources)."""
     record = {
