@@ -60,6 +60,21 @@ def test_one_word_name_fills_first_name_only():
     }
 
 
+@pytest.mark.parametrize(
+    "record, names",
+    [
+        # Salesforce: a contact without a first name; Name is the last name alone
+        ({"Name": "Shaw", "LastName": "Shaw", "FirstName": None}, {"last_name": "Shaw"}),
+        ({"name": "Ada King Lovelace", "last_name": "Lovelace"}, {"first_name": "Ada King", "last_name": "Lovelace"}),
+        ({"name": "Lovelace, Ada", "last_name": "Lovelace"}, {"last_name": "Lovelace"}),  # not "name ends with it"
+        ({"name": "Ada King Lovelace", "first_name": "Augusta"}, {"first_name": "Augusta", "last_name": "King Lovelace"}),
+    ],
+)
+def test_a_full_name_fills_only_the_parts_it_can_beside_the_given_ones(record, names):
+    profile = zaius().map_record({"email": "a@example.com", **record}, 1, None)
+    assert profile == {"attributes": {"email": "a@example.com", **names}}
+
+
 def test_explicit_first_and_last_names_win_over_name():
     profile = zaius().map_record({"email": "a@example.com", "name": "Augusta Ada", "firstName": "Ada", "last_name": "Byron"}, 1, None)
     assert profile == {"attributes": {"email": "a@example.com", "first_name": "Ada", "last_name": "Byron"}}

@@ -85,6 +85,23 @@ def split_name(name: str) -> tuple[str, str]:
     return words[0], " ".join(words[1:])
 
 
+def fill_from_name(attributes: dict, name: str) -> None:
+    """First and last name from a full name, where the record lacks them. Beside a last name
+    alone, the first name is what precedes that last name in the full name, if anything:
+    Salesforce sends a contact without a first name as Name "Shaw", LastName "Shaw", whose first
+    word is no first name."""
+    first, last = split_name(name)
+    if "last_name" not in attributes:
+        if first and "first_name" not in attributes:
+            attributes["first_name"] = first
+        if last:
+            attributes["last_name"] = last
+    elif "first_name" not in attributes:
+        before, found, after = name.strip().rpartition(str(attributes["last_name"]).strip())
+        if found and not after.strip() and before.strip():
+            attributes["first_name"] = before.strip()
+
+
 def put_attributes(attributes: dict, fields: Mapping[str, Any]) -> None:
     """Flat scalar attributes; a name two fields would share rejects the record."""
     for key, value in flatten(fields, json_scalar).items():
@@ -140,11 +157,7 @@ class Zaius(Vendor):
             key, convert = FIELD_TABLE[field]
             attributes[key] = convert(value, field)
         if name is not None:
-            first, last = split_name(scalar_text(name, "name"))
-            if first and "first_name" not in attributes:
-                attributes["first_name"] = first
-            if last and "last_name" not in attributes:
-                attributes["last_name"] = last
+            fill_from_name(attributes, scalar_text(name, "name"))
         put_attributes(attributes, rest)
         drop_blanks(attributes)
         if not any(attributes.get(identifier) is not None for identifier in self.identifiers):
