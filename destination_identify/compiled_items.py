@@ -23,6 +23,7 @@ from destination_identify.fields import (
     PLAIN_SCALARS,
     drop_nulls,
     keep_lines,
+    nested_parents,
     plan_routes,
     tables_for,
     user_id_source,
@@ -112,9 +113,7 @@ class CompiledItems:
     ) -> dict | None:
         nested = self._nested_keys.get(layout)
         if nested is None:  # once per compiled layout (the caller has one), not per record
-            nested = self._nested_keys[layout] = frozenset(
-                key for key in layout if self._nested_tables.find(key) is not None
-            )
+            nested = self._nested_keys[layout] = frozenset(nested_parents(self._nested_tables, layout))
         shapes = tuple(tuple(value) if value.__class__ is dict else None for key, value in data.items() if key in nested)
         variant = (layout, shapes)
         mapper = layouts.get(variant, _UNSEEN)

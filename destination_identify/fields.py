@@ -69,10 +69,11 @@ class AliasTable(dict):
     `folded_entry(entry)`. Lookups run when a layout is compiled, and per field on the general
     path only, so the fold costs the hot path nothing."""
 
-    __slots__ = ("_folded",)
+    __slots__ = ("_folded", "_seen")
 
     def __init__(self, entries: Mapping = (), folded_entry: Any = None) -> None:
         super().__init__(entries)
+        self._seen: dict[str, Any] = {}  # name -> what find gave: the general path asks per record
         self._folded: dict[str, Any] = {}
         for name, entry in self.items():  # best first: the first alias of a folded name keeps it
             self._folded.setdefault(fold(name), entry if folded_entry is None else folded_entry(entry))
@@ -80,11 +81,32 @@ class AliasTable(dict):
     def find(self, name: str) -> Any:
         entry = self.get(name)
         if entry is None:
-            entry = self._folded.get(fold(name))
+            entry = self._seen.get(name, _UNSEEN)
+            if entry is _UNSEEN:
+                entry = self._folded.get(fold(name))
+                if len(self._seen) < MAX_REMEMBERED_NAMES:
+                    self._seen[name] = entry
         return entry
 
 
+def nested_parents(nested_tables: AliasTable, names: Any) -> dict[str, AliasTable]:
+    """The fields (of a layout or a record) that are nested objects to take aliases from, with
+    their tables: per table the field named as written, else the first spelled another way. A
+    second spelling of the same object (`Address` beside `address`) is custom data, so two
+    objects never compete for one canonical field."""
+    chosen: dict[int, str] = {}
+    for name in names:
+        table = nested_tables.find(name)
+        if table is not None:
+            held = chosen.get(id(table))
+            if held is None or (name in nested_tables and held not in nested_tables):
+                chosen[id(table)] = name
+    return {name: nested_tables.find(name) for name in chosen.values()}
+
+
 NO_TABLES = AliasTable()
+MAX_REMEMBERED_NAMES = 4096  # per table; names past it are folded each time
+_UNSEEN = object()
 
 
 def _folded_hit(hit: tuple[str, int]) -> tuple[str, int]:
@@ -174,8 +196,20 @@ def erases(hit: tuple[str, int], value: Any) -> bool:
     return value.__class__ is str and (not value or value.isspace()) and hit[0] != "user_id"
 
 
-def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> tuple[dict, dict]:
-    """The general case: aliases compete for a canonical name and the best-ranked one wins."""
+def _split_by_rank(
+    data: Mapping[str, Any],
+    top: AliasTable,
+    nested_tables: AliasTable,
+    parents: Mapping | None = None,
+    hits: Mapping | None = None,
+) -> tuple[dict, dict]:
+    """The general case: aliases compete for a canonical name and the best-ranked one wins.
+    `parents` (nested_parents) and `hits` (each field's `top.find`) of the record's layout, where
+    the caller has them already: plain lookups per field instead of a method call."""
+    if parents is None:
+        parents = nested_parents(nested_tables, data)
+    if hits is None:
+        hits = {key: top.find(key) for key in data}
     canonical: dict[str, Any] = {}
     source: dict[str, tuple[int, str]] = {}
     rest: dict[str, Any] = {}
@@ -183,7 +217,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
         if value is None:
             continue
         if value.__class__ is dict or value.__class__ is list:
-            nested = nested_tables.find(key)
+            nested = parents.get(key)
             if nested is not None and value.__class__ is dict:
                 leftover = _take_nested(key, value, nested, canonical, source)
                 if leftover:
@@ -192,7 +226,7 @@ def _split_by_rank(data: Mapping[str, Any], top: dict, nested_tables: dict) -> t
             value = drop_nulls(value)
             if value is None:
                 continue
-        hit = top.find(key)
+        hit = hits.get(key)
         if hit is None:
             if not key.startswith(AIRBYTE_INTERNAL_PREFIXES):
                 rest[key] = value
@@ -275,8 +309,11 @@ class RecordSplitter:
         if names_user_id(top, layout):
             user_id_field = None  # the record's own user id column decides, null or not
 
+        parents = nested_parents(nested_tables, layout)
+        hits = {key: top.find(key) for key in layout}
+
         def general(data: Mapping[str, Any], canonical: dict) -> dict:
-            found, rest = _split_by_rank(data, top, nested_tables)
+            found, rest = _split_by_rank(data, top, nested_tables, parents, hits)
             canonical.update(found)
             fill_user_id(canonical, rest, user_id_field)
             return rest
@@ -377,8 +414,9 @@ def plan_routes(top: AliasTable, nested_tables: AliasTable, layout: tuple, drop_
     routes: list[Any] = []
     claimed: set[str] = set()
     nested_names: set[str] = set()
+    parents = nested_parents(nested_tables, layout)
     for key in layout:
-        nested = nested_tables.find(key)
+        nested = parents.get(key)
         if nested is not None:
             routes.append(nested)
             nested_names.update(hit[0] for hit in nested.values())

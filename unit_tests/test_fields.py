@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from destination_identify.fields import (
     CANONICAL_FIELDS,
+    FOLDED_RANK,
     TOP_LEVEL_ALIASES,
     _split_by_rank,
     tables_for,
@@ -144,6 +145,29 @@ def test_a_name_as_written_beats_another_spelling_and_any_top_level_spelling_bea
     for record in ({"postalCode": "a", "ZIP": "b"}, {"ZIP": "b", "postalCode": "a"}):  # zip ranks after postalCode
         assert split_record(record, ALL) == ({"postal_code": "a"}, {"ZIP": "b"})
     assert split_record({"address": {"city": "Oslo"}, "CITY": "Bergen"}, ALL) == ({"city": "Bergen"}, {"address": {"city": "Oslo"}})
+
+
+def test_a_second_spelling_of_a_nested_object_is_custom_data_and_loses_nothing():
+    """Two `address` objects would compete for one city; the one named as written is read."""
+    for record in (
+        {"Address": {"City": "Oslo", "Line1": "1 Main St"}, "address": {"city": "London"}},
+        {"address": {"city": "London"}, "Address": {"City": "Oslo", "Line1": "1 Main St"}},
+    ):
+        for _ in range(2):  # compiled on the second call
+            canonical, rest = split_record(record, ALL)
+            assert canonical == {"city": "London"}
+            assert rest == {"Address": {"City": "Oslo", "Line1": "1 Main St"}}
+    canonical, rest = split_record({"ADDRESS": {"City": "Oslo"}, "Address": {"City": "Bergen"}}, ALL)
+    assert (canonical, rest) == ({"city": "Oslo"}, {"Address": {"City": "Bergen"}})  # neither as written: the first
+
+
+def test_a_name_spelled_another_way_is_folded_once_not_per_record():
+    """The general path asks per field of every record: the answer is remembered per table."""
+    top, _ = tables_for(ALL)
+    assert top.find("EMAIL") == ("email", FOLDED_RANK)
+    top._folded.clear()  # a second find must not fold again
+    assert top.find("EMAIL") == ("email", FOLDED_RANK)
+    assert top.find("Plan") is None and top.find("Plan") is None
 
 
 @pytest.mark.parametrize("user_id_column", ["user_id", "userId", "USER_ID"])

@@ -111,8 +111,10 @@ def check_nothing_lost(name, data, payload):
     for path, value, in_list in leaves(data):
         if name == "zaius" and path == ("name",):
             continue  # only fills first/last names where those are absent
-        if name == "zaius" and isinstance(value, str) and not value.strip():
-            continue  # blank text is left out, as ODP's SDK does
+        if isinstance(value, str) and not value.strip():
+            continue  # blank text in a canonical field is left out (erases); Zaius leaves out all
+        if path[0].startswith(("_airbyte_", "_ab_")):
+            continue  # Airbyte's bookkeeping columns are never sent
         reps = representations(value)
         if reps & sent:
             continue
