@@ -13,7 +13,6 @@ ECMA-262: `\\d` matches ASCII digits only, `$` not before a final newline.) Form
 asserted (as in draft-07's default), so Airbyte's own formats and unknown ones never fail a record.
 """
 
-import copy
 from typing import Any, Callable, Mapping
 
 import jsonschema
@@ -32,22 +31,48 @@ class SchemaCompileError(Exception):
 def nullable_fields(schema: Mapping[str, Any]) -> dict:
     """A copy of a stream schema where null passes wherever a field is declared: under
     `properties`, `patternProperties`, `additionalProperties`, `items`, `additionalItems`, and
-    `definitions`/`$defs` (reached through `$ref`), with `anyOf`/`allOf`/`oneOf` members. A
-    field's `type` gains "null", and its `enum` gains null; so do the `anyOf` and `allOf` members
-    of a field. A field's `oneOf` is guarded instead (`{"if": {"type": "null"}, "else": {"oneOf":
-    ...}}`, moved into `allOf`): null would match every widened member, and oneOf wants exactly
-    one. The root is not widened (record data is an object), a `const` keeps refusing null, and
-    the input is never changed."""
-    derived = copy.deepcopy(dict(schema))
-    _widen_fields_within(derived)
+    `definitions`/`$defs` (reached through `$ref`), with `anyOf`/`allOf` members. A field's
+    `type` gains "null", and its `enum` gains null; so do the `anyOf` and `allOf` members of a
+    field. A field's `oneOf` is guarded instead (`{"if": {"type": "null"}, "else": {"oneOf":
+    ...}}`, moved into `allOf`), and its members are left as declared: null would match every
+    widened member (or, through a widened field, two members told apart by it), and oneOf wants
+    exactly one. Definitions stay as declared where a `not` refers to one (widening them would
+    invert that `not`). The root is not widened (record data is an object), a `const` keeps
+    refusing null, and the input is never changed."""
+    derived = _unshared_copy(dict(schema))
+    _widen_fields_within(derived, widen_definitions=not _refers_under_not(derived, False))
     return derived
 
 
-def _widen_fields_within(schema: dict) -> None:
+def _unshared_copy(value: Any) -> Any:
+    """A deep copy where no two places share an object (copy.deepcopy keeps sharing): widening one
+    place must not widen another that was the same object (a oneOf member, say)."""
+    if isinstance(value, dict):
+        return {key: _unshared_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unshared_copy(item) for item in value]
+    return value
+
+
+def _refers_under_not(schema: Any, under_not: bool) -> bool:
+    """Whether a `$ref` appears anywhere inside a `not`."""
+    if isinstance(schema, dict):
+        if under_not and "$ref" in schema:
+            return True
+        return any(_refers_under_not(value, under_not or key == "not") for key, value in schema.items())
+    if isinstance(schema, list):
+        return any(_refers_under_not(item, under_not) for item in schema)
+    return False
+
+
+def _widen_fields_within(schema: dict, widen_definitions: bool = True) -> None:
     """Widen every field declared below `schema`, not `schema` itself. `not`, `if`/`then`/`else`,
-    `contains`, `propertyNames` and `dependencies` are never entered: widening inside `not` would
-    invert it, and a null passing the others would change what they mean for other values."""
+    `contains`, `propertyNames`, `dependencies` and `oneOf` members are never entered: widening
+    inside `not` would invert it, and a null passing the others would change what they mean for
+    other values."""
     for keyword in _NAMED_FIELDS:
+        if not widen_definitions and keyword in ("definitions", "$defs"):
+            continue
         fields = schema.get(keyword)
         if isinstance(fields, dict):
             for field in fields.values():
@@ -57,7 +82,7 @@ def _widen_fields_within(schema: dict) -> None:
     items = schema.get("items")
     for item in items if isinstance(items, list) else (items,):
         _widen_field(item)
-    for keyword in ("anyOf", "allOf", "oneOf"):  # members describe the same value as `schema`
+    for keyword in ("anyOf", "allOf"):  # members describe the same value as `schema`
         members = schema.get(keyword)
         if isinstance(members, list):
             for member in members:

@@ -389,7 +389,7 @@ def test_every_place_a_field_is_declared_is_widened():
     assert properties["ref"] == {"$ref": "#/definitions/d"}
     assert properties["members"]["anyOf"] == [{"type": ["object", "null"], "properties": {"x": widened}}, {"type": ["integer", "null"]}]
     [guard] = properties["choice"]["allOf"]
-    assert guard["else"]["oneOf"] == [{"type": "object", "properties": {"x": widened}}, {"type": "array", "items": widened}]
+    assert guard["else"]["oneOf"] == schema["properties"]["choice"]["oneOf"]  # its members as declared
 
     validator = RecordValidator(schema)
     record = {
@@ -404,7 +404,7 @@ def test_every_place_a_field_is_declared_is_widened():
     }
     assert validator.is_valid(record)
     assert jsonschema.Draft7Validator(validator.schema).is_valid(record)
-    assert validator.is_valid({"ref": None}) and validator.is_valid({"choice": {"x": None}})
+    assert validator.is_valid({"ref": None}) and validator.is_valid({"choice": {"x": "a"}})
     assert not validator.is_valid({"ref": {"x": 1}}) and not validator.is_valid({"choice": 1})
 
 
@@ -415,6 +415,31 @@ def test_a_oneof_field_takes_null_even_when_several_members_would():
     for value, valid in ((None, True), ("a", True), (1, True), (1.5, False), (True, False)):
         assert validator.is_valid({"id": value}) is valid
         assert reference.is_valid({"id": value}) is valid
+
+
+def test_a_oneof_told_apart_by_a_field_keeps_its_meaning():
+    """Widening `bank` inside the second member would let a card payment with `bank: null` match
+    both members, which oneOf refuses: the record was valid as declared."""
+    card = {"type": "object", "properties": {"card": {"type": "object"}}, "required": ["card"]}
+    bank = {"type": "object", "properties": {"bank": {"type": "object"}}, "required": ["bank"]}
+    validator = RecordValidator({"type": "object", "properties": {"payment": {"oneOf": [card, bank]}}})
+    record = {"payment": {"card": {"last4": "4242"}, "bank": None}}
+    assert jsonschema.Draft7Validator({"type": "object", "properties": {"payment": {"oneOf": [card, bank]}}}).is_valid(record)
+    assert validator.is_valid(record)
+    assert validator.is_valid({"payment": None})
+
+
+def test_a_definition_a_not_refers_to_is_not_widened():
+    """Widened, `num` would take null, and `not num` would refuse the null it took as declared."""
+    schema = {
+        "type": "object",
+        "definitions": {"num": {"type": "number"}, "text": {"type": "string"}},
+        "properties": {"code": {"not": {"$ref": "#/definitions/num"}}, "label": {"$ref": "#/definitions/text"}},
+    }
+    validator = RecordValidator(schema)
+    assert validator.schema["definitions"] == schema["definitions"]
+    assert validator.is_valid({"code": None}) and validator.is_valid({"code": "a"})
+    assert not validator.is_valid({"code": 1})
 
 
 def test_the_catalogs_schema_is_never_changed():
