@@ -25,6 +25,7 @@ from integration_tests.cli import (
     write_args,
     write_messages,
 )
+from unit_tests.source_rows import HUBSPOT
 
 STREAM = (None, "customers")
 CATALOG = {
@@ -36,14 +37,6 @@ CATALOG = {
             "primary_key": [["id"]],
         }
     ]
-}
-HUBSPOT = {
-    "id": "151",
-    "properties": {"email": "m@x.es", "firstname": "Marta", "createdate": "2024-01-15T10:30:00.000Z", "num_notes": 3},
-    "properties_email": "m@x.es",
-    "properties_firstname": "Marta",
-    "properties_createdate": "2024-01-15T10:30:00.000Z",
-    "properties_num_notes": 3,
 }
 SHOPIFY = {
     "id": 207119551,

@@ -5,6 +5,7 @@ import pytest
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.vendors import vendor_from_config
 from destination_identify.vendors.base import Accepted, BatchRefused, CheckResult, Fatal, HttpCall, JobPending, Retry
+from unit_tests.source_rows import HUBSPOT
 
 
 def userpilot(**options):
@@ -223,14 +224,6 @@ def test_read_check(status, result):
 
 # ---- source-hubspot: a `properties` object beside its flattened `properties_*` columns -----------
 
-HUBSPOT = {
-    "id": "151",
-    "properties": {"email": "m@x.es", "firstname": "Marta", "createdate": "2024-01-15T10:30:00.000Z", "num_notes": 3},
-    "properties_email": "m@x.es",
-    "properties_firstname": "Marta",
-    "properties_createdate": "2024-01-15T10:30:00.000Z",
-    "properties_num_notes": 3,
-}
 
 
 @pytest.mark.parametrize("mode, notes", [("bulk", 3), ("realtime", "3")])

@@ -5,6 +5,7 @@ import pytest
 from destination_identify.errors import ConfigError, RecordRejected
 from destination_identify.vendors import vendor_from_config
 from destination_identify.vendors.base import Accepted, BatchRefused, CheckResult, Fatal, HttpCall, Retry, RowsRefused
+from unit_tests.source_rows import HUBSPOT
 
 
 def zaius(**options):
@@ -237,14 +238,6 @@ def test_read_check_401_and_outage():
 
 # ---- source-hubspot: a `properties` object beside its flattened `properties_*` columns -----------
 
-HUBSPOT = {
-    "id": "151",
-    "properties": {"email": "m@x.es", "firstname": "Marta", "createdate": "2024-01-15T10:30:00.000Z", "num_notes": 3},
-    "properties_email": "m@x.es",
-    "properties_firstname": "Marta",
-    "properties_createdate": "2024-01-15T10:30:00.000Z",
-    "properties_num_notes": 3,
-}
 
 
 def test_a_hubspot_row_sends_each_duplicated_property_once():
