@@ -31,16 +31,17 @@ class SchemaCompileError(Exception):
 def nullable_fields(schema: Mapping[str, Any]) -> dict:
     """A copy of a stream schema where null passes wherever a field is declared: under
     `properties`, `patternProperties`, `additionalProperties`, `items`, `additionalItems`, and
-    `definitions`/`$defs` (reached through `$ref`), with `anyOf`/`allOf` members. A field's
-    `type` gains "null", and its `enum` gains null; so do the `anyOf` and `allOf` members of a
-    field. A field's `oneOf` is guarded instead (`{"if": {"type": "null"}, "else": {"oneOf":
-    ...}}`, moved into `allOf`), and its members are left as declared: null would match every
-    widened member (or, through a widened field, two members told apart by it), and oneOf wants
-    exactly one. Definitions stay as declared where a `not` refers to one (widening them would
-    invert that `not`). The root is not widened (record data is an object), a `const` keeps
-    refusing null, and the input is never changed."""
+    `definitions`/`$defs` (reached through `$ref`), with `anyOf`/`allOf`/`oneOf` members. A
+    field's `type` gains "null", and its `enum` gains null; so do the `anyOf` and `allOf` members
+    of a field. A field's `oneOf` is guarded instead (`{"if": {"type": "null"}, "else": {"oneOf":
+    ...}}`, moved into `allOf`): null would match every widened member, and oneOf wants exactly
+    one. Inside a `oneOf` member, the fields it requires keep their declared types: they tell the
+    members apart (a payment by `card` or by `bank`), and a null one matching would make two
+    members match. Definitions a `not` refers to stay as declared (widening them would invert
+    that `not`). The root is not widened (record data is an object), a `const` keeps refusing
+    null, and the input is never changed."""
     derived = _unshared_copy(dict(schema))
-    _widen_fields_within(derived, widen_definitions=not _refers_under_not(derived, False))
+    _widen_fields_within(derived, _refs_under_not(derived))
     return derived
 
 
@@ -54,45 +55,60 @@ def _unshared_copy(value: Any) -> Any:
     return value
 
 
-def _refers_under_not(schema: Any, under_not: bool) -> bool:
-    """Whether a `$ref` appears anywhere inside a `not`."""
+def _refs_under_not(schema: Any, under_not: bool = False, found: set | None = None) -> set:
+    """The `$ref` values used anywhere inside a `not` (field names under `properties` and the
+    like are names, not keywords: a field called "not" is no `not`)."""
+    found = set() if found is None else found
     if isinstance(schema, dict):
-        if under_not and "$ref" in schema:
-            return True
-        return any(_refers_under_not(value, under_not or key == "not") for key, value in schema.items())
-    if isinstance(schema, list):
-        return any(_refers_under_not(item, under_not) for item in schema)
-    return False
+        if under_not and isinstance(schema.get("$ref"), str):
+            found.add(schema["$ref"])
+        for key, value in schema.items():
+            if key in _NAMED_FIELDS or key == "dependencies":
+                for item in value.values() if isinstance(value, dict) else ():
+                    _refs_under_not(item, under_not, found)
+            else:
+                _refs_under_not(value, under_not or key == "not", found)
+    elif isinstance(schema, list):
+        for item in schema:
+            _refs_under_not(item, under_not, found)
+    return found
 
 
-def _widen_fields_within(schema: dict, widen_definitions: bool = True) -> None:
+def _widen_fields_within(schema: dict, kept_refs: set = frozenset(), required_kept: bool = False) -> None:
     """Widen every field declared below `schema`, not `schema` itself. `not`, `if`/`then`/`else`,
-    `contains`, `propertyNames`, `dependencies` and `oneOf` members are never entered: widening
-    inside `not` would invert it, and a null passing the others would change what they mean for
-    other values."""
+    `contains`, `propertyNames` and `dependencies` are never entered: widening inside `not` would
+    invert it, and a null passing the others would change what they mean for other values.
+    `kept_refs`: definitions left as declared; `required_kept` (a oneOf member): the fields it
+    requires are entered but do not admit null themselves."""
+    required = schema.get("required") if required_kept else None
+    kept_names = set(required) if isinstance(required, list) else set()
     for keyword in _NAMED_FIELDS:
-        if not widen_definitions and keyword in ("definitions", "$defs"):
-            continue
         fields = schema.get(keyword)
         if isinstance(fields, dict):
-            for field in fields.values():
-                _widen_field(field)
+            for name, field in fields.items():
+                if keyword in ("definitions", "$defs") and f"#/{keyword}/{name}" in kept_refs:
+                    continue
+                if keyword == "properties" and name in kept_names:
+                    if isinstance(field, dict):
+                        _widen_fields_within(field, kept_refs)
+                    continue
+                _widen_field(field, kept_refs)
     for keyword in _SINGLE_FIELDS:
-        _widen_field(schema.get(keyword))  # additionalProperties: false is no schema: skipped
+        _widen_field(schema.get(keyword), kept_refs)  # additionalProperties: false is no schema: skipped
     items = schema.get("items")
     for item in items if isinstance(items, list) else (items,):
-        _widen_field(item)
-    for keyword in ("anyOf", "allOf"):  # members describe the same value as `schema`
+        _widen_field(item, kept_refs)
+    for keyword in ("anyOf", "allOf", "oneOf"):  # members describe the same value as `schema`
         members = schema.get(keyword)
         if isinstance(members, list):
             for member in members:
                 if isinstance(member, dict):
-                    _widen_fields_within(member)
+                    _widen_fields_within(member, kept_refs, required_kept=keyword == "oneOf")
 
 
-def _widen_field(schema: Any) -> None:
+def _widen_field(schema: Any, kept_refs: set = frozenset()) -> None:
     if isinstance(schema, dict):
-        _widen_fields_within(schema)
+        _widen_fields_within(schema, kept_refs)
         _admit_null(schema)
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from destination_identify.errors import RecordRejected
-from destination_identify.fields import NESTED_ALIASES, TOP_LEVEL_ALIASES
+from destination_identify.fields import CANONICAL_FIELDS, NESTED_ALIASES, TOP_LEVEL_ALIASES, tables_for
 from destination_identify.values import iso_utc, scalar_text, unix_seconds
 from destination_identify.vendors import vendor_from_config
 from destination_identify.vendors.zaius import gender_code
@@ -105,14 +105,22 @@ def check_types(name, payload):
         assert type(phone) is list and all(type(item) is str for item in phone)
 
 
+_TOP, _NESTED = tables_for(frozenset(CANONICAL_FIELDS))
+
+
+def _names_a_field(key):
+    """Whether `key`, top-level or inside an alias object, may name a canonical field."""
+    return _TOP.find(key) is not None or any(table.find(key) is not None for table in _NESTED.values())
+
+
 def check_nothing_lost(name, data, payload):
     sent = {repr(value) for _, value, _ in leaves(payload)}
     sent_text = [value for _, value, _ in leaves(payload) if isinstance(value, str)]
     for path, value, in_list in leaves(data):
         if name == "zaius" and path == ("name",):
             continue  # only fills first/last names where those are absent
-        if isinstance(value, str) and not value.strip():
-            continue  # blank text in a canonical field is left out (erases); Zaius leaves out all
+        if isinstance(value, str) and not value.strip() and (name == "zaius" or _names_a_field(path[-1])):
+            continue  # blank text in a canonical field is left out (it erases); Zaius leaves out all
         if path[0].startswith(("_airbyte_", "_ab_")):
             continue  # Airbyte's bookkeeping columns are never sent
         reps = representations(value)

@@ -389,7 +389,7 @@ def test_every_place_a_field_is_declared_is_widened():
     assert properties["ref"] == {"$ref": "#/definitions/d"}
     assert properties["members"]["anyOf"] == [{"type": ["object", "null"], "properties": {"x": widened}}, {"type": ["integer", "null"]}]
     [guard] = properties["choice"]["allOf"]
-    assert guard["else"]["oneOf"] == schema["properties"]["choice"]["oneOf"]  # its members as declared
+    assert guard["else"]["oneOf"] == [{"type": "object", "properties": {"x": widened}}, {"type": "array", "items": widened}]
 
     validator = RecordValidator(schema)
     record = {
@@ -404,7 +404,7 @@ def test_every_place_a_field_is_declared_is_widened():
     }
     assert validator.is_valid(record)
     assert jsonschema.Draft7Validator(validator.schema).is_valid(record)
-    assert validator.is_valid({"ref": None}) and validator.is_valid({"choice": {"x": "a"}})
+    assert validator.is_valid({"ref": None}) and validator.is_valid({"choice": {"x": None}})
     assert not validator.is_valid({"ref": {"x": 1}}) and not validator.is_valid({"choice": 1})
 
 
@@ -437,9 +437,29 @@ def test_a_definition_a_not_refers_to_is_not_widened():
         "properties": {"code": {"not": {"$ref": "#/definitions/num"}}, "label": {"$ref": "#/definitions/text"}},
     }
     validator = RecordValidator(schema)
-    assert validator.schema["definitions"] == schema["definitions"]
+    assert validator.schema["definitions"] == {"num": {"type": "number"}, "text": {"type": ["string", "null"]}}
     assert validator.is_valid({"code": None}) and validator.is_valid({"code": "a"})
     assert not validator.is_valid({"code": 1})
+    assert validator.is_valid({"label": None})  # the other definitions admit null as everywhere
+
+
+def test_a_field_named_not_is_no_not():
+    schema = {
+        "type": "object",
+        "definitions": {"addr": {"type": "object", "properties": {"city": {"type": "string"}}}},
+        "properties": {"address": {"$ref": "#/definitions/addr"}, "not": {"$ref": "#/definitions/addr"}},
+    }
+    assert RecordValidator(schema).is_valid({"address": {"city": None}, "not": None})
+
+
+def test_inside_a_oneof_member_only_the_fields_it_requires_keep_their_types():
+    """A member's optional fields admit null as anywhere else; the ones it requires tell the
+    members apart."""
+    card = {"type": "object", "properties": {"kind": {"const": "card"}, "last4": {"type": "string"}}, "required": ["kind"]}
+    bank = {"type": "object", "properties": {"kind": {"const": "bank"}, "iban": {"type": "string"}}, "required": ["kind"]}
+    validator = RecordValidator({"type": "object", "properties": {"method": {"oneOf": [card, bank]}}})
+    assert validator.is_valid({"method": {"kind": "card", "last4": None}})
+    assert not validator.is_valid({"method": {"kind": None}})
 
 
 def test_the_catalogs_schema_is_never_changed():

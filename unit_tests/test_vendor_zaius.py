@@ -68,6 +68,8 @@ def test_one_word_name_fills_first_name_only():
         ({"Name": "Shaw", "LastName": "Shaw", "FirstName": None}, {"last_name": "Shaw"}),
         ({"name": "Ada King Lovelace", "last_name": "Lovelace"}, {"first_name": "Ada King", "last_name": "Lovelace"}),
         ({"name": "Lovelace, Ada", "last_name": "Lovelace"}, {"last_name": "Lovelace"}),  # not "name ends with it"
+        ({"name": "JOHN SMITH", "last_name": "Smith"}, {"first_name": "JOHN", "last_name": "Smith"}),  # any case
+        ({"name": "Ann Shaw", "last_name": "haw"}, {"last_name": "haw"}),  # whole words only
         ({"name": "Ada King Lovelace", "first_name": "Augusta"}, {"first_name": "Augusta", "last_name": "King Lovelace"}),
     ],
 )

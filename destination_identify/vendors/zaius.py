@@ -87,7 +87,8 @@ def split_name(name: str) -> tuple[str, str]:
 
 def fill_from_name(attributes: dict, name: str) -> None:
     """First and last name from a full name, where the record lacks them. Beside a last name
-    alone, the first name is what precedes that last name in the full name, if anything:
+    alone, the first name is the words before that last name's words ending the full name (any
+    letter case), if any:
     Salesforce sends a contact without a first name as Name "Shaw", LastName "Shaw", whose first
     word is no first name."""
     first, last = split_name(name)
@@ -97,9 +98,10 @@ def fill_from_name(attributes: dict, name: str) -> None:
         if last:
             attributes["last_name"] = last
     elif "first_name" not in attributes:
-        before, found, after = name.strip().rpartition(str(attributes["last_name"]).strip())
-        if found and not after.strip() and before.strip():
-            attributes["first_name"] = before.strip()
+        words, last_words = name.split(), str(attributes["last_name"]).split()
+        ending = [word.casefold() for word in words[len(words) - len(last_words) :]]
+        if last_words and len(words) > len(last_words) and ending == [word.casefold() for word in last_words]:
+            attributes["first_name"] = " ".join(words[: len(words) - len(last_words)])
 
 
 def put_attributes(attributes: dict, fields: Mapping[str, Any]) -> None:
