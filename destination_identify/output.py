@@ -20,6 +20,7 @@ class Output:
         self._stream = stream if stream is not None else sys.stdout.buffer
         self._secrets = [secret for secret in secrets if secret]
         self._lock = threading.Lock()
+        self._closed = False
 
     def add_secret(self, secret: str) -> None:
         if secret:
@@ -28,6 +29,8 @@ class Output:
     def _write(self, message: dict, flush: bool) -> None:
         line = orjson.dumps(message) + b"\n"
         with self._lock:
+            if self._closed:
+                return
             self._stream.write(line)
             if flush:
                 self._stream.flush()
@@ -55,6 +58,15 @@ class Output:
 
     def flush(self) -> None:
         with self._lock:
+            self._stream.flush()
+
+    def close(self) -> None:
+        """The last word is said: writes after it are dropped. A sender thread still retrying as
+        the process ends (after a fatal error) must not be inside stdout's buffer when the
+        interpreter shuts down: CPython then aborts the process (SIGABRT, exit -6) instead of
+        exiting with our code. A writer already inside finishes first: it holds our lock."""
+        with self._lock:
+            self._closed = True
             self._stream.flush()
 
     def mask(self, text: str) -> str:
