@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from destination_identify.errors import RecordRejected
 from destination_identify.fields import (
     MAX_COMPILED_FIELDS,
+    NOT_BLANK,
     NO_TABLES,
     AliasTable,
     PER_RECORD,
@@ -38,7 +39,7 @@ _TEXT_CASE = "{v}.__class__ is str"  # an inline case for text (and, maybe, more
 INLINE_CASES: dict[Callable, tuple[tuple[str, str], ...]] = {
     scalar_text: (("{v}.__class__ is str", "{v}"),),
     identifier_text: (
-        ("{v}.__class__ is str and {v} and not {v}.isspace()", "{v}"),
+        ("{v}.__class__ is str and " + NOT_BLANK, "{v}"),
         ("{v}.__class__ is int", "str({v})"),
     ),
     text_list: (("{v}.__class__ is str", "[{v}]"),),
@@ -211,7 +212,7 @@ def _generate(
         if drop_blank:  # text first: blank is left out, other text takes its inline case or the call
             text_result = next((result for condition, result in cases if condition.startswith(_TEXT_CASE)), None)
             lines.append(f"{indent}if {variable}.__class__ is str:")
-            lines.append(f"{indent}    if {variable} and not {variable}.isspace():")
+            lines.append(f"{indent}    if {NOT_BLANK.format(v=variable)}:")
             call = f"convert_{name}({variable}, {name!r})"
             lines.append(f"{indent}        {target} = {call if text_result is None else text_result.format(v=variable)}")
             cases = tuple(case for case in cases if not case[0].startswith(_TEXT_CASE))

@@ -189,11 +189,15 @@ def split_record(
     return splitter_for(wanted).split(data, user_id_field, mapped)
 
 
-def erases(hit: tuple[str, int], value: Any) -> bool:
+# Source for "`{v}` is text that is not blank", in the code compiled per layout (see erases).
+NOT_BLANK = "{v} and not {v}.isspace()"
+
+
+def erases(canonical: str, value: Any) -> bool:
     """Blank text in a canonical field other than the user id: like a null, it would erase what
     the vendor has (an email, a phone), so it is left out. A blank user id keeps its own
     rejection reason."""
-    return value.__class__ is str and (not value or value.isspace()) and hit[0] != "user_id"
+    return value.__class__ is str and (not value or value.isspace()) and canonical != "user_id"
 
 
 def _split_by_rank(
@@ -231,7 +235,7 @@ def _split_by_rank(
             if not key.startswith(AIRBYTE_INTERNAL_PREFIXES):
                 rest[key] = value
             continue
-        if erases(hit, value):
+        if erases(hit[0], value):
             continue
         lost = _claim(canonical, source, hit, key, value)
         if lost is not None:
@@ -300,7 +304,7 @@ class RecordSplitter:
             narrowed = self._narrowed[names] = splitter_for(self.wanted.difference(mapped))
         canonical, rest = narrowed.split(data, user_id_field)
         for name, value in mapped.items():
-            if value is not None and not erases((name, 0), value):
+            if value is not None and not erases(name, value):
                 canonical[name] = value
         return canonical, rest
 
@@ -393,7 +397,7 @@ def keep_lines(variable: str, target: str, indent: str = "    ", drop_blank: boo
     blank text is left out too (a canonical field: see erases)."""
     blank = [
         f"{indent}if {variable}.__class__ is str:",
-        f"{indent}    if {variable} and not {variable}.isspace():",
+        f"{indent}    if {NOT_BLANK.format(v=variable)}:",
         f"{indent}        {target} = {variable}",
     ]
     return (blank if drop_blank else []) + [
@@ -515,7 +519,7 @@ def _take_nested(parent: str, value: dict, nested: dict, canonical: dict, source
         if hit is None:
             leftover[sub_key] = sub_value
             continue
-        if erases(hit, sub_value):
+        if erases(hit[0], sub_value):
             continue
         lost = _claim(canonical, source, hit, f"{parent}.{sub_key}", sub_value)
         if lost is not None:  # a worse alias inside this same object (top-level ones always rank better)

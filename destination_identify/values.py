@@ -227,6 +227,12 @@ def _joined(items: list, name: str) -> str:
     return ", ".join(scalar_text(item, name) for item in items)
 
 
+def exact_json(value: Any) -> str:
+    """Compact JSON by the standard library, which writes integers past 64 bits exactly (orjson
+    refuses them): for values read again from a line by `json.loads`. ValueError for NaN."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def json_text(value: Any, name: str) -> str:
     """A value with no flat form as compact JSON text, its nulls dropped first as a record's nulls
     are everywhere: orjson's text, as the payload's own; the standard library's where orjson
@@ -241,6 +247,6 @@ def json_text(value: Any, name: str) -> str:
     except TypeError:
         pass
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return exact_json(value)
     except ValueError:
         raise RecordRejected(f"{name}: not a finite number") from None

@@ -28,16 +28,9 @@ def main(argv: list[str]) -> int:
 
 def run_write(config_path: str, catalog_path: str, stdin_fd: int, out: Output) -> int:
     """The whole write command; returns the process exit code. Errors end as one TRACE."""
-    keep_bodies_on_heap()
-    try:
-        return _run_writer(config_path, catalog_path, stdin_fd, out)
-    finally:
-        out.close()  # sender threads may outlive us: nothing of theirs is written after this
-
-
-def _run_writer(config_path: str, catalog_path: str, stdin_fd: int, out: Output) -> int:
     from destination_identify.writer import Writer
 
+    keep_bodies_on_heap()
     writer = None
     try:
         raw_config = _read_json(config_path, "config")
@@ -60,6 +53,8 @@ def _run_writer(config_path: str, catalog_path: str, stdin_fd: int, out: Output)
             internal="".join(traceback.format_tb(error.__traceback__)),
         )
         return 1
+    finally:
+        out.close()  # sender threads may outlive us: nothing of theirs is written after this
 
 
 def _read_json(path: str, what: str) -> Any:

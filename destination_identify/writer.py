@@ -26,6 +26,7 @@ from destination_identify.retry import Pacer
 from destination_identify.senders import SenderPool
 from destination_identify.stdin_lines import LineReader
 from destination_identify.transport import Transport
+from destination_identify.values import exact_json
 
 LOGGED_REJECTIONS_PER_STREAM = 1000
 PROGRESS_EVERY_SECONDS = 60.0
@@ -236,7 +237,7 @@ class Writer:
                 return None
         try:
             mapped = stream.map(data, record.get("emitted_at"), stream.user_id_field)
-            return json.dumps(mapped, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            return exact_json(mapped).encode()
         except (RecordRejected, TypeError, ValueError, RecursionError) as error:
             self._reject_now(stream, position, failure_reason(error))
         return None

@@ -88,20 +88,19 @@ def split_name(name: str) -> tuple[str, str]:
 def fill_from_name(attributes: dict, name: str) -> None:
     """First and last name from a full name, where the record lacks them. Beside a last name
     alone, the first name is the words before that last name's words ending the full name (any
-    letter case), if any:
-    Salesforce sends a contact without a first name as Name "Shaw", LastName "Shaw", whose first
-    word is no first name."""
-    first, last = split_name(name)
+    letter case), if any: Salesforce sends a contact without a first name as Name "Shaw",
+    LastName "Shaw", whose first word is no first name."""
     if "last_name" not in attributes:
+        first, last = split_name(name)
         if first and "first_name" not in attributes:
             attributes["first_name"] = first
         if last:
             attributes["last_name"] = last
     elif "first_name" not in attributes:
         words, last_words = name.split(), str(attributes["last_name"]).split()
-        ending = [word.casefold() for word in words[len(words) - len(last_words) :]]
-        if last_words and len(words) > len(last_words) and ending == [word.casefold() for word in last_words]:
-            attributes["first_name"] = " ".join(words[: len(words) - len(last_words)])
+        cut = len(words) - len(last_words)
+        if last_words and cut > 0 and [word.casefold() for word in words[cut:]] == [word.casefold() for word in last_words]:
+            attributes["first_name"] = " ".join(words[:cut])
 
 
 def put_attributes(attributes: dict, fields: Mapping[str, Any]) -> None:
